@@ -1,0 +1,250 @@
+"""One Settings object for the whole project.
+
+Precedence, lowest first: dataclass defaults < ``configs/default.yaml`` (or ``--config FILE``)
+< environment ``NANOSCALE_*`` < CLI flags. Sections are nested dataclasses; an environment
+variable names its section and field, e.g. ``NANOSCALE_MODEL_BACKEND=llamacpp``; top-level
+fields drop the section (``NANOSCALE_DATA_DIR``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nanoscale.errors import NanoscaleError
+
+ENV_PREFIX = "NANOSCALE_"
+REPO_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+
+
+class ConfigError(NanoscaleError, ValueError):
+    """A configuration value or file that cannot be used; the message says which."""
+
+
+@dataclass
+class ModelSettings:
+    """Which model answers and how it decodes."""
+
+    preset: str = "qwen2.5-coder-1.5b"
+    backend: str = "auto"  # auto | transformers | llamacpp | openai
+    deterministic: bool = True
+    seed: int = 0
+    temperature: float = 0.2
+    max_new_tokens: int = 384
+    n_ctx: int = 4096
+    n_threads: int = 0  # 0: all cores
+    allow_network: bool = False
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_api_key: str = "not-needed"
+    openai_model: str = "local"
+
+
+@dataclass
+class RetrievalSettings:
+    """How documents are chunked, embedded and searched."""
+
+    embedding_model: str = "minilm"  # the packaged all-MiniLM-L6-v2, or a local folder
+    chunk_size: int = 1000
+    chunk_overlap: int = 150
+    batch_size: int = 64
+    k: int = 4
+    score_threshold: float = 0.2
+    mmr: bool = False
+    mmr_lambda: float = 0.6
+    hybrid: bool = True
+    lexical_weight: float = 0.3
+    knowledge_bases: list[str] = field(default_factory=list)  # empty: every ingested KB
+    default_kb: str = "default"
+    context_tokens: int = 1500
+
+
+@dataclass
+class GraphSettings:
+    """Clarification and verification behaviour of the LangGraph engine."""
+
+    max_clarification_turns: int = 3
+    support_similarity: float = 0.55
+    support_overlap: float = 0.6
+    max_question_chars: int = 8000
+    max_reply_chars: int = 200_000
+
+
+@dataclass
+class ToolSettings:
+    """Read-only tool execution: off unless enabled."""
+
+    execute: bool = False
+    timeout_s: float = 10.0
+    logs_max_bytes: int = 16_384
+    api_methods: list[str] = field(default_factory=lambda: ["GET", "HEAD", "OPTIONS"])
+    api_max_bytes: int = 65_536
+    api_max_redirects: int = 3
+
+
+@dataclass
+class ServerSettings:
+    """The REST/UI process."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 1_000_000
+    queue_size: int = 8
+
+
+@dataclass
+class Settings:
+    """Every knob of the system, with defaults that work offline on a 2-core CPU."""
+
+    data_dir: Path = field(default_factory=lambda: Path("~/.local/share/nanoscale").expanduser())
+    model: ModelSettings = field(default_factory=ModelSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    graph: GraphSettings = field(default_factory=GraphSettings)
+    tools: ToolSettings = field(default_factory=ToolSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.cache_dir / "models"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def checkpoints_path(self) -> Path:
+        return self.data_dir / "checkpoints.sqlite"
+
+    @property
+    def traces_path(self) -> Path:
+        return self.data_dir / "traces.sqlite"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.data_dir / "runs"
+
+    @classmethod
+    def load(
+        cls,
+        config_file: str | Path | None = None,
+        overrides: dict[str, Any] | None = None,
+        env: typing.Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Build settings from defaults, a YAML file, the environment and explicit overrides.
+
+        ``overrides`` use dotted keys (``{"model.backend": "llamacpp"}``); ``None`` values are
+        ignored so CLI flags that were not given do not mask the layers below.
+        """
+        settings = cls()
+        path = Path(config_file) if config_file else REPO_CONFIG
+        if config_file and not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        if path.is_file():
+            _apply_mapping(settings, _read_yaml(path), source=str(path))
+        _apply_env(settings, os.environ if env is None else env)
+        for key, value in (overrides or {}).items():
+            if value is not None:
+                _set_dotted(settings, key, value, source="command line")
+        settings.data_dir = Path(settings.data_dir).expanduser()
+        return settings
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["data_dir"] = str(self.data_dir)
+        return data
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _apply_mapping(target: Any, data: dict[str, Any], source: str, prefix: str = "") -> None:
+    fields = {f.name: f for f in dataclasses.fields(target)}
+    for key, value in data.items():
+        if key not in fields:
+            raise ConfigError(f"{source}: unknown setting '{prefix}{key}'")
+        current = getattr(target, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: '{prefix}{key}' must be a mapping")
+            _apply_mapping(current, value, source, prefix=f"{prefix}{key}.")
+        else:
+            setattr(target, key, _coerce(value, _field_type(target, key), f"{prefix}{key}", source))
+
+
+def _apply_env(settings: Settings, env: typing.Mapping[str, str]) -> None:
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        if dataclasses.is_dataclass(value):
+            for sub in dataclasses.fields(value):
+                name = f"{ENV_PREFIX}{f.name}_{sub.name}".upper()
+                if name in env:
+                    _set_dotted(settings, f"{f.name}.{sub.name}", env[name], source=name)
+        else:
+            name = f"{ENV_PREFIX}{f.name}".upper()
+            if name in env:
+                _set_dotted(settings, f.name, env[name], source=name)
+
+
+def _set_dotted(settings: Settings, key: str, value: Any, source: str) -> None:
+    *parents, leaf = key.split(".")
+    target: Any = settings
+    for part in parents:
+        if not hasattr(target, part):
+            raise ConfigError(f"{source}: unknown setting '{key}'")
+        target = getattr(target, part)
+    if not dataclasses.is_dataclass(target) or leaf not in {f.name for f in dataclasses.fields(target)}:
+        raise ConfigError(f"{source}: unknown setting '{key}'")
+    setattr(target, leaf, _coerce(value, _field_type(target, leaf), key, source))
+
+
+def _field_type(target: Any, name: str) -> Any:
+    return typing.get_type_hints(type(target))[name]
+
+
+def _coerce(value: Any, kind: Any, key: str, source: str) -> Any:
+    """Turn YAML/env/CLI values into the field's declared type, or say what is wrong."""
+    origin = typing.get_origin(kind)
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(value)
+        if kind in (int, float):
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return kind(value)
+        if kind is str:
+            return str(value)
+        if kind is Path:
+            return Path(str(value)).expanduser()
+        if origin is list:
+            if isinstance(value, str):
+                return [part.strip() for part in value.split(",") if part.strip()]
+            return [str(item) for item in value]
+        if origin in (typing.Union, types.UnionType):
+            return value
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: '{key}' expects {getattr(kind, '__name__', kind)}, got {value!r}") from exc
+    return value

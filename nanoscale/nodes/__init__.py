@@ -1,0 +1,1 @@
+"""Graph nodes: each a small function of the state, wired together in `nanoscale.graph`."""

@@ -1,0 +1,150 @@
+"""The system prompt, the clarification questions, and the assembly of one grounded prompt.
+
+Context blocks and tool observations are fitted into the model's window by counting real
+tokens; when they do not fit, the lowest-ranked blocks go first, then the last kept block is
+cut. Everything user- or document-supplied is redacted before it is placed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from nanoscale.tools.redact import redact
+
+TokenCounter = Callable[[str], int]
+
+SYSTEM_PROMPT = """You are OpenNanoScaleLLM, a troubleshooting assistant for DevOps and platform \
+engineers (AWS, Docker, Kubernetes, CI/CD, Terraform, HTTP APIs, Linux).
+Rules:
+1. Answer from the numbered context. Cite the blocks you use like [1] or [2]; cite tool results \
+like [tool:name].
+2. If the context does not cover part of the question, say "The context does not cover" that part \
+instead of guessing.
+3. Never invent AWS IAM actions, CLI commands, API names or flags. Use only ones that appear in \
+the context or that you are certain exist.
+4. Give the most likely cause first, then read-only commands that confirm it, then the fix.
+5. Prefer read-only checks (describe, get, list, logs). Warn before anything destructive.
+6. Be brief and concrete: short sentences, commands in backticks."""
+
+NO_CONTEXT = "(no context retrieved: say that the knowledge base does not cover this question)"
+
+SLOT_QUESTIONS = {
+    "region": "which AWS region the resource is in (for example eu-west-1)",
+    "account": "the 12-digit ID of the other AWS account involved",
+    "service": "which AWS service is failing (for example ECR, EKS or Lambda)",
+    "logs": "the exact error message or the last log lines",
+    "endpoint": "the URL or path of the API endpoint",
+    "method": "the HTTP method (GET, POST, ...)",
+    "auth": "how the request authenticates (bearer token, API key, basic auth, none)",
+}
+SLOT_NAMES = {
+    "region": "the AWS region",
+    "account": "the other account's ID",
+    "service": "the AWS service",
+    "logs": "the error message or logs",
+    "endpoint": "the API endpoint",
+    "method": "the HTTP method",
+    "auth": "the authentication scheme",
+}
+
+
+def clarification_question(slots: list[str]) -> str:
+    """One sentence asking for every missing slot."""
+    parts = [SLOT_QUESTIONS[s] for s in slots]
+    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"To narrow this down, please tell me {joined}."
+
+
+def missing_note(slots: list[str]) -> str:
+    """What the answer had to do without, said plainly at its end."""
+    names = [SLOT_NAMES[s] for s in slots]
+    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"Still missing: {joined}. The answer above is general; share it for a more specific one."
+
+
+def format_block(number: int, document: dict[str, Any], text: str | None = None) -> str:
+    location = document["source"]
+    if document.get("section") and document["section"] != document.get("title"):
+        location += f" > {document['section']}"
+    return f"[{number}] ({location})\n{text if text is not None else document['text']}"
+
+
+def _fit(text: str, budget: int, count: TokenCounter) -> str:
+    """Cut text (at a line or word boundary) until it fits `budget` tokens."""
+    if count(text) <= budget:
+        return text
+    low, high = 0, len(text)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if count(text[:mid]) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    cut = text[:low]
+    boundary = max(cut.rfind("\n"), cut.rfind(" "))
+    return (cut[:boundary] if boundary > len(cut) // 2 else cut).rstrip() + " ..."
+
+
+def build_messages(
+    question: str,
+    slots: dict[str, str],
+    missing: list[str],
+    documents: list[dict[str, Any]],
+    observations: list[dict[str, Any]],
+    count: TokenCounter,
+    context_budget: int,
+    window: int,
+) -> tuple[list[BaseMessage], list[dict[str, Any]]]:
+    """The chat messages for one answer and the documents that made it into the prompt.
+
+    `window` is what the prompt may use in total (context window minus the answer's tokens);
+    `context_budget` caps retrieved context within it.
+    """
+    facts = [f"{name}: {redact(value)}" for name, value in slots.items() if name != "logs" and value]
+    sections = []
+    if facts:
+        sections.append("Known from the user: " + "; ".join(facts))
+    if missing:
+        sections.append("Not provided by the user: " + ", ".join(SLOT_NAMES[s] for s in missing))
+    logs = slots.get("logs")
+    tail = f"Question: {redact(question)}"
+    fixed = count(SYSTEM_PROMPT) + count("\n\n".join(sections)) + count(tail) + 16
+    if logs:
+        logs_text = _fit(redact(logs), max((window - fixed) // 3, 64), count)
+        sections.append(f"Logs and errors from the user:\n{logs_text}")
+        fixed += count(logs_text) + 8
+    remaining = max(window - fixed, 0)
+
+    observed = []
+    for item in observations:
+        block = f"[tool:{item['tool']}] {redact(item['text'])}"
+        cost = count(block)
+        if cost > remaining // 2:
+            block = _fit(block, remaining // 2, count)
+            cost = count(block)
+        observed.append(block)
+        remaining -= cost
+    budget = min(context_budget, remaining)
+    used: list[dict[str, Any]] = []
+    blocks: list[str] = []
+    for document in documents:
+        number = len(used) + 1
+        block = format_block(number, document, redact(document["text"]))
+        cost = count(block) + 1
+        if cost > budget:
+            if not used and budget > 48:
+                blocks.append(_fit(block, budget, count))
+                used.append(document)
+            break
+        blocks.append(block)
+        used.append(document)
+        budget -= cost
+
+    context = "Context:\n" + ("\n\n".join(blocks) if blocks else NO_CONTEXT)
+    if observed:
+        context += "\n\nTool observations:\n" + "\n".join(observed)
+    body = "\n\n".join([context, *sections, tail])
+    return [SystemMessage(SYSTEM_PROMPT), HumanMessage(body)], used

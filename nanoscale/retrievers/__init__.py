@@ -1,0 +1,1 @@
+"""Knowledge bases: loading, heading-aware chunking, safe FAISS persistence and retrieval."""

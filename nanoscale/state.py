@@ -1,0 +1,47 @@
+"""The graph's state and its input/output schemas.
+
+``typing_extensions.TypedDict`` (not ``typing``'s) because pydantic, under LangServe, needs it
+on Python 3.11.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, NotRequired
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
+
+SLOTS = ("region", "account", "service", "logs", "endpoint", "method", "auth")
+
+
+class InputState(TypedDict):
+    """What a caller provides: the question and any slots already known (e.g. from CLI flags)."""
+
+    question: str
+    slots: NotRequired[dict[str, str]]
+
+
+class OutputState(TypedDict):
+    """What a caller gets back once the graph finishes."""
+
+    answer: str
+    sources: list[dict[str, Any]]
+    asked: list[str]
+    missing: list[str]
+    slots: dict[str, str]
+    unsupported_sentences: list[str]
+    invalid_aws_actions: list[str]
+    observations: list[dict[str, Any]]
+
+
+class State(InputState, OutputState, total=False):
+    """Everything the nodes read and write."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    pending: list[str]  # slots to ask for in the next clarification turn
+    declined: list[str]  # slots the user could not provide
+    replies: list[str]
+    turns: int
+    documents: list[dict[str, Any]]
+    supported_sentences: list[str]
