@@ -1,4 +1,4 @@
-"""The engine's wiring: signals -> (clarify ->)* retrieve -> [tools] -> generate -> verify.
+"""The engine's wiring: begin -> signals -> (clarify -> signals)* -> retrieve -> generate -> verify.
 
 Only nodes and edges live here; every decision is in `nanoscale.nodes`.
 """
@@ -15,7 +15,7 @@ from nanoscale.config import Settings
 from nanoscale.nodes.clarify import clarify
 from nanoscale.nodes.generate import generate
 from nanoscale.nodes.retrieve import retrieve
-from nanoscale.nodes.signals import route_after_signals, signals
+from nanoscale.nodes.signals import begin, route_after_signals, signals
 from nanoscale.nodes.verify import verify
 from nanoscale.resources import Resources
 from nanoscale.state import InputState, OutputState, State
@@ -40,6 +40,7 @@ def build_graph(
     settings = settings or Settings.load()
     resources = resources or Resources.load(settings)
     builder = StateGraph(State, input_schema=InputState, output_schema=OutputState)
+    builder.add_node("begin", begin)
     builder.add_node("signals", partial(signals, settings=settings.graph))
     builder.add_node("clarify", partial(clarify, settings=settings.graph))
     builder.add_node("retrieve", partial(retrieve, retriever=resources.retriever))
@@ -50,7 +51,8 @@ def build_graph(
     builder.add_node(
         "verify", partial(verify, embed=resources.embed, settings=settings.graph, cache_dir=settings.cache_dir)
     )
-    builder.add_edge(START, "signals")
+    builder.add_edge(START, "begin")
+    builder.add_edge("begin", "signals")
     builder.add_conditional_edges("signals", route_after_signals, ["clarify", "retrieve"])
     builder.add_edge("clarify", "signals")
     builder.add_edge("retrieve", "generate")

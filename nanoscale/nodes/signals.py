@@ -26,6 +26,15 @@ def missing_slots(text: str, slots: dict[str, str]) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
+def begin(state: State) -> dict:
+    """A new question on a thread starts a fresh clarification round; known slots carry over."""
+    return {
+        "asked": [], "declined": [], "replies": [], "turns": 0, "pending": [], "missing": [],
+        "documents": [], "observations": [], "answer": "", "sources": [],
+        "unsupported_sentences": [], "supported_sentences": [], "invalid_aws_actions": [],
+    }
+
+
 def signals(state: State, *, settings: GraphSettings) -> dict:
     """Decide what to ask next. A slot is never asked twice; after the turn limit, nothing is."""
     question = clean_text(state["question"], "question", settings.max_question_chars)

@@ -1,0 +1,328 @@
+"""The `nanoscale` command line.
+
+Expected failures print one line (``error: ...``) and exit 2; nothing here downloads anything
+unless ``--allow-network`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from nanoscale.errors import InputError, NanoscaleError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_KB = REPO_ROOT / "data" / "raw"
+SLOT_FLAGS = ("region", "account", "service", "endpoint", "method", "auth")
+
+
+def _settings(args: argparse.Namespace):
+    from nanoscale.config import Settings
+
+    overrides = {
+        "data_dir": getattr(args, "data_dir", None),
+        "model.preset": getattr(args, "model", None),
+        "model.backend": getattr(args, "backend", None),
+        "model.allow_network": True if getattr(args, "allow_network", False) else None,
+        "tools.execute": True if getattr(args, "execute_tools", False) else None,
+        "retrieval.knowledge_bases": getattr(args, "kb_list", None),
+    }
+    return Settings.load(getattr(args, "config", None), overrides)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _read_logs(path: str, max_bytes: int) -> str:
+    """Logs from a file or '-' (stdin), condensed to the configured size."""
+    from nanoscale.inputs import clean_text
+    from nanoscale.tools.logs import condense
+
+    if path == "-":
+        raw = sys.stdin.buffer.read()
+    else:
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise InputError(f"logs file not found: {path}")
+        raw = file.read_bytes()
+    text = clean_text(raw, f"logs file {path}", max_chars=50_000_000)
+    return condense(text, max_bytes)
+
+
+# ---------------------------------------------------------------------------- ask / chat
+
+
+def _print_result(result, as_json: bool, streamed: bool = False) -> None:
+    if as_json:
+        data = result.to_dict()
+        data["unsupported_sentences"] = result.unsupported_sentences
+        _print_json(data)
+        return
+    if result.status == "needs_input":
+        print(result.text)
+        return
+    if not streamed:
+        print(result.marked_answer())
+    elif result.unsupported_sentences:
+        print("\nNot supported by the retrieved context:")
+        for sentence in result.unsupported_sentences:
+            print(f"  - {sentence}")
+    if result.invalid_aws_actions:
+        print("\nAWS actions or commands that do not exist (botocore): " + ", ".join(result.invalid_aws_actions))
+    if result.sources:
+        print("\nSources:")
+        for source in result.sources:
+            mark = "*" if source.get("cited") else " "
+            section = f" > {source['section']}" if source.get("section") else ""
+            print(f" {mark}[{source['n']}] {source['kb']}:{source['source']}{section}")
+    print(f"\nthread: {result.thread_id}")
+
+
+def _engine(args: argparse.Namespace):
+    from nanoscale.engine import Engine
+
+    return Engine(_settings(args))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    slots = {name: getattr(args, name) for name in SLOT_FLAGS if getattr(args, name)}
+    if args.logs:
+        slots["logs"] = _read_logs(args.logs, engine.settings.tools.logs_max_bytes)
+    interactive = sys.stdin.isatty() and not args.json
+    stream = interactive and not args.no_stream
+
+    def on_token(token: str) -> None:
+        sys.stdout.write(token)
+        sys.stdout.flush()
+
+    if args.thread and args.reply is not None:
+        result = engine.reply(args.thread, args.reply, on_token if stream else None)
+    elif args.question:
+        result = engine.send(args.question, args.thread, slots, on_token if stream else None)
+    else:
+        raise InputError("give a question, or --thread ID --reply TEXT to answer a clarification")
+    while result.status == "needs_input" and interactive:
+        print(result.text)
+        reply = input("> ")
+        result = engine.reply(result.thread_id, reply, on_token if stream else None)
+    if stream and result.status == "answer":
+        print()
+    _print_result(result, args.json, streamed=stream)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    thread_id = None
+    print("OpenNanoScaleLLM chat. Ask a troubleshooting question; /new starts over, /quit leaves.")
+
+    def on_token(token: str) -> None:
+        sys.stdout.write(token)
+        sys.stdout.flush()
+
+    while True:
+        try:
+            message = input("\nyou> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if message in {"/quit", "/exit"}:
+            return 0
+        if message == "/new":
+            thread_id = None
+            print("(new conversation)")
+            continue
+        if not message:
+            continue
+        sys.stdout.write("assistant> ")
+        try:
+            result = engine.send(message, thread_id, on_token=on_token)
+        except InputError as exc:
+            print(f"error: {exc}")
+            continue
+        thread_id = result.thread_id
+        if result.status == "needs_input":
+            print(result.text)
+        else:
+            print()
+            _print_result(result, as_json=False, streamed=True)
+
+
+# ------------------------------------------------------------------ knowledge bases
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from nanoscale.models import EMBEDDING_DIM, load_embeddings
+    from nanoscale.retrievers.ingest import ingest
+
+    settings = _settings(args)
+    kb = args.kb or settings.retrieval.default_kb
+    embeddings = load_embeddings(settings)
+    report = ingest(
+        args.paths, kb, settings, embeddings.embed_documents, EMBEDDING_DIM, rebuild=args.rebuild, progress=not args.json
+    )
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(
+            f"knowledge base '{kb}': {len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.removed)} removed; "
+            f"{report.chunks_embedded} chunks embedded, {report.total_chunks} in total ({report.seconds:.1f} s)"
+        )
+        for skipped in report.skipped:
+            print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from nanoscale.inputs import clean_text
+    from nanoscale.models import load_embeddings
+    from nanoscale.retrievers.retriever import open_searcher
+
+    settings = _settings(args)
+    query = clean_text(args.query, "query", settings.graph.max_question_chars)
+    searcher = open_searcher(settings, load_embeddings(settings), args.kb_list)
+    hits = searcher.search(query, k=args.k, mmr=args.mmr or None)
+    if args.json:
+        _print_json([hit.to_dict() for hit in hits])
+        return 0
+    if not hits:
+        print("no hits above the score threshold")
+    for rank, hit in enumerate(hits, start=1):
+        data = hit.to_dict()
+        print(f"[{rank}] {data['score']:.3f}  {data['kb']}:{data['source']} > {data['section']}")
+        text = " ".join(data["text"].split())
+        print(f"    {text[:300]}{'...' if len(text) > 300 else ''}")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Assemble the default model and ingest the project's knowledge base if needed."""
+    from nanoscale.models import PRESETS, assemble_gguf
+    from nanoscale.retrievers.store import KnowledgeBaseStore
+
+    settings = _settings(args)
+    preset = PRESETS.get(settings.model.preset)
+    if preset and preset.chunks:
+        path = assemble_gguf(preset, settings.models_dir)
+        print(f"model {preset.name}: {path}")
+    store = KnowledgeBaseStore(settings.index_dir)
+    if PROJECT_KB.is_dir():
+        ingest_args = argparse.Namespace(**{**vars(args), "paths": [str(PROJECT_KB)], "kb": "default",
+                                            "rebuild": False, "json": False})
+        cmd_ingest(ingest_args)
+    print(f"knowledge bases: {', '.join(store.names()) or '(none)'} in {settings.index_dir}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- models / config
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from nanoscale.models import describe_models
+
+    rows = describe_models(_settings(args))
+    if args.json:
+        _print_json(rows)
+        return 0
+    print(f"{'preset':<20} {'installed':<10} {'assembled':<10} {'size':>10}  description")
+    for row in rows:
+        size = f"{row['size'] / 1e6:.0f} MB" if row.get("size") else "-"
+        print(
+            f"{row['name']:<20} {'yes' if row['installed'] else 'no':<10} "
+            f"{'yes' if row['assembled'] else 'no':<10} {size:>10}  {row['description']}"
+        )
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    import yaml
+
+    print(yaml.safe_dump(_settings(args).to_dict(), sort_keys=False), end="")
+    return 0
+
+
+# ---------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nanoscale",
+        description="OpenNanoScaleLLM: a small, grounded DevOps troubleshooting assistant.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="YAML settings file (default: configs/default.yaml)")
+    common.add_argument("--data-dir", help="where cache, indexes, checkpoints and runs live")
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument("--model", help="preset name, 'tuned', a .gguf file or a HF model folder")
+    model.add_argument("--backend", choices=["auto", "transformers", "llamacpp", "openai"])
+    model.add_argument("--allow-network", action="store_true", help="let a hub preset download weights")
+    kb = argparse.ArgumentParser(add_help=False)
+    kb.add_argument("--kb", dest="kb_list", action="append", help="knowledge base to search (repeatable)")
+
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = sub.add_parser("ask", parents=[common, model, kb], help="answer one question")
+    ask.add_argument("question", nargs="?", help="the question")
+    for name in SLOT_FLAGS:
+        ask.add_argument(f"--{name}", help=f"known {name} (skips asking for it)")
+    ask.add_argument("--logs", help="a log file with the error ('-' for stdin)")
+    ask.add_argument("--thread", help="thread id to continue")
+    ask.add_argument("--reply", help="reply to the thread's clarification question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--no-stream", action="store_true", help="print the answer when complete")
+    ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", parents=[common, model, kb], help="multi-turn terminal chat")
+    chat.set_defaults(func=cmd_chat)
+
+    ingest = sub.add_parser("ingest", parents=[common], help="add files or folders to a knowledge base")
+    ingest.add_argument("paths", nargs="+", help="Markdown, text or PDF files, or folders")
+    ingest.add_argument("--kb", help="knowledge base name (default: 'default')")
+    ingest.add_argument("--rebuild", action="store_true", help="start the knowledge base afresh")
+    ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+    ingest.set_defaults(func=cmd_ingest)
+
+    search = sub.add_parser("search", parents=[common, kb], help="search the knowledge bases")
+    search.add_argument("query")
+    search.add_argument("--k", type=int, default=5, help="number of hits (default 5)")
+    search.add_argument("--mmr", action="store_true", help="diversify hits (maximal marginal relevance)")
+    search.add_argument("--json", action="store_true", help="print hits as JSON")
+    search.set_defaults(func=cmd_search)
+
+    prepare = sub.add_parser("prepare", parents=[common, model], help="assemble the model, ingest data/raw")
+    prepare.set_defaults(func=cmd_prepare)
+
+    models = sub.add_parser("models", parents=[common], help="list model presets")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(func=cmd_models)
+
+    config = sub.add_parser("config", parents=[common, model], help="print the settings in force")
+    config.set_defaults(func=cmd_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "allow_network", False):
+        os.environ["NANOSCALE_MODEL_ALLOW_NETWORK"] = "1"
+        os.environ["HF_HUB_OFFLINE"] = "0"
+        os.environ["TRANSFORMERS_OFFLINE"] = "0"
+    try:
+        return args.func(args)
+    except NanoscaleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
