@@ -30,6 +30,17 @@ PERMISSION_ONLY_ACTIONS = frozenset(
         "ssmmessages:createdatachannel", "ssmmessages:opencontrolchannel",
         "ssmmessages:opendatachannel", "ec2messages:getmessages", "iam:createservicelinkedrole",
         "eks:accesskubernetesapi", "cloudformation:validatetemplate", "dynamodb:conditioncheckitem",
+        "ecr:batchimportupstreamimage",
+    }
+)
+# Condition keys share the prefix:Name shape but are not actions.
+CONDITION_KEYS = frozenset(
+    {
+        "iam:passedtoservice", "iam:awsservicename", "iam:permissionsboundary", "iam:policyarn",
+        "kms:viaservice", "kms:calleraccount", "kms:encryptioncontext", "sts:externalid",
+        "sts:sourceidentity", "sts:rolesessionname", "ec2:vpc", "ec2:region", "ec2:instancetype",
+        "ec2:subnet", "s3:resourceaccount", "s3:tlsversion", "lambda:functionarn",
+        "ecr:resourcetag", "ec2:resourcetag", "iam:resourcetag",
     }
 )
 # `aws` CLI commands that are customisations rather than API operations.
@@ -52,7 +63,7 @@ CLI_CUSTOM_COMMANDS = {
 }
 # CLI service names that differ from botocore's.
 CLI_ALIASES = {"s3api": "s3", "configservice": "config"}
-_ACTION = re.compile(r"(?<![\w/:.-])([a-z][a-z0-9-]{1,40}):([A-Z][A-Za-z0-9]{2,80}\*?|\*)(?![\w:])")
+_ACTION = re.compile(r"(?<![\w/:.-])([a-z][a-z0-9-]{1,40}):([A-Z][A-Za-z0-9]{2,80}\*?|\*)(?![\w:/])")
 _CLI = re.compile(r"\baws\s+(?:--[\w-]+(?:[ =]\S+)?\s+)*([a-z][a-z0-9-]+)\s+([a-z][a-z0-9-]+)")
 
 
@@ -127,8 +138,8 @@ def invalid_references(text: str, cache_dir: Path | None = None) -> list[str]:
     known_prefixes = catalog(cache_dir)["iam"]
     for match in _ACTION.finditer(text):
         action = f"{match.group(1)}:{match.group(2)}"
-        if match.group(1) not in known_prefixes:
-            continue  # not an IAM-looking prefix (e.g. a URL scheme or a YAML key)
+        if match.group(1) not in known_prefixes or action.lower() in CONDITION_KEYS:
+            continue  # not an IAM-looking prefix (a URL scheme, a YAML key) or a condition key
         if not action_exists(action, cache_dir) and action not in found:
             found.append(action)
     for match in _CLI.finditer(text):

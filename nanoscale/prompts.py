@@ -29,6 +29,10 @@ the context or that you are certain exist.
 5. Prefer read-only checks (describe, get, list, logs). Warn before anything destructive.
 6. Be brief and concrete: short sentences, commands in backticks."""
 
+ANSWER_INSTRUCTION = (
+    "Answer in at most 8 short lines: the likely cause, the read-only commands to confirm it, "
+    "and the fix. End each line with the block it comes from, like [1]."
+)
 NO_CONTEXT = "(no context retrieved: say that the knowledge base does not cover this question)"
 
 SLOT_QUESTIONS = {
@@ -110,7 +114,7 @@ def build_messages(
     if missing:
         sections.append("Not provided by the user: " + ", ".join(SLOT_NAMES[s] for s in missing))
     logs = slots.get("logs")
-    tail = f"Question: {redact(question)}"
+    tail = f"Question: {redact(question)}\n\n{ANSWER_INSTRUCTION}"
     fixed = count(SYSTEM_PROMPT) + count("\n\n".join(sections)) + count(tail) + 16
     if logs:
         logs_text = _fit(redact(logs), max((window - fixed) // 3, 64), count)

@@ -42,7 +42,7 @@ class Resources:
         from nanoscale.models import load_chat_model, load_embeddings
         from nanoscale.retrievers.retriever import KnowledgeBaseRetriever
 
+        model = chat_model or load_chat_model(settings)
         embeddings = overrides.get("embeddings") or load_embeddings(settings)
         retriever = overrides.get("retriever") or KnowledgeBaseRetriever.from_settings(settings, embeddings)
-        model = chat_model or load_chat_model(settings)
         return cls(model, retriever, embeddings.embed_documents, token_counter(model))
