@@ -67,21 +67,34 @@ _ACTION = re.compile(r"(?<![\w/:.-])([a-z][a-z0-9-]{1,40}):([A-Z][A-Za-z0-9]{2,8
 _CLI = re.compile(r"\baws\s+(?:--[\w-]+(?:[ =]\S+)?\s+)*([a-z][a-z0-9-]+)\s+([a-z][a-z0-9-]+)")
 
 
-@lru_cache(maxsize=4)
 def catalog(cache_dir: Path | None = None) -> dict[str, dict[str, frozenset[str]]]:
-    """{'iam': {prefix: operations}, 'cli': {service: commands}}, built once, cached as JSON."""
+    """{'iam': {prefix: operations}, 'cli': {service: commands}}: built once per process from
+    ~450 service models (a few seconds), and saved as JSON in `cache_dir` for later processes."""
     import botocore
 
-    data = _load_or_build(cache_dir / f"aws-catalog-{botocore.__version__}.json" if cache_dir else None)
-    return {kind: {k: frozenset(v) for k, v in table.items()} for kind, table in data.items()}
+    path = cache_dir / f"aws-catalog-{botocore.__version__}.json" if cache_dir else None
+    data = _read(path) if path and path.is_file() else None
+    if data is None:
+        data = _build()
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({k: {n: sorted(v) for n, v in t.items()} for k, t in data.items()}))
+            os.replace(tmp, path)
+    return data
 
 
-def _load_or_build(path: Path | None) -> dict[str, dict[str, list[str]]]:
-    if path and path.is_file():
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            path.unlink(missing_ok=True)
+@lru_cache(maxsize=4)
+def _read(path: Path) -> dict[str, dict[str, frozenset[str]]] | None:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return {kind: {k: frozenset(v) for k, v in table.items()} for kind, table in raw.items()}
+
+
+@lru_cache(maxsize=1)
+def _build() -> dict[str, dict[str, frozenset[str]]]:
     from botocore import xform_name
     from botocore.loaders import Loader
 
@@ -96,16 +109,10 @@ def _load_or_build(path: Path | None) -> dict[str, dict[str, list[str]]]:
             iam.setdefault(prefix.lower(), set()).update(op.lower() for op in operations)
         cli.setdefault(name, set()).update(xform_name(op, "-") for op in operations)
         cli[name].update({"wait", "help"})
-    data = {
-        "iam": {k: sorted(v) for k, v in iam.items()},
-        "cli": {k: sorted(v) for k, v in cli.items()},
+    return {
+        "iam": {k: frozenset(v) for k, v in iam.items()},
+        "cli": {k: frozenset(v) for k, v in cli.items()},
     }
-    if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(tmp, path)
-    return data
 
 
 def action_exists(action: str, cache_dir: Path | None = None) -> bool:

@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nanoscale.config import REPO_CONFIG, ConfigError, Settings
+
+
+def test_defaults_without_any_file(tmp_path: Path):
+    settings = Settings.load(config_file=None, env={})
+    assert settings.model.preset == "qwen2.5-coder-1.5b"
+    assert settings.model.deterministic is True
+    assert settings.tools.execute is False
+
+
+def test_default_yaml_names_every_knob():
+    data = yaml.safe_load(REPO_CONFIG.read_text())
+    defaults = Settings().to_dict()
+    assert set(data) == set(defaults)
+    for section, values in defaults.items():
+        if isinstance(values, dict):
+            assert set(data[section]) == set(values), section
+            for key, value in values.items():
+                assert data[section][key] == value, f"{section}.{key} differs from the dataclass default"
+
+
+def test_precedence_yaml_then_env_then_overrides(tmp_path: Path):
+    config = tmp_path / "c.yaml"
+    config.write_text("model:\n  backend: transformers\n  max_new_tokens: 10\n")
+    env = {"NANOSCALE_MODEL_MAX_NEW_TOKENS": "20", "NANOSCALE_DATA_DIR": str(tmp_path / "d")}
+    settings = Settings.load(config, {"model.max_new_tokens": 30, "model.seed": None}, env=env)
+    assert settings.model.backend == "transformers"
+    assert settings.model.max_new_tokens == 30
+    assert settings.model.seed == 0
+    assert settings.data_dir == tmp_path / "d"
+    assert settings.index_dir == tmp_path / "d" / "index"
+
+
+def test_env_coerces_bools_and_lists():
+    env = {"NANOSCALE_TOOLS_EXECUTE": "yes", "NANOSCALE_TOOLS_API_METHODS": "GET, POST"}
+    settings = Settings.load(env=env)
+    assert settings.tools.execute is True
+    assert settings.tools.api_methods == ["GET", "POST"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("model:\n  nope: 1\n", "unknown setting 'model.nope'"),
+        ("model: 3\n", "must be a mapping"),
+        ("model:\n  max_new_tokens: many\n", "expects int"),
+        ("[1, 2]\n", "mapping at the top level"),
+        ("model: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_bad_config_files_say_what_is_wrong(tmp_path: Path, text: str, message: str):
+    config = tmp_path / "bad.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        Settings.load(config, env={})
+
+
+def test_missing_config_file_and_bad_env():
+    with pytest.raises(ConfigError, match="not found"):
+        Settings.load("/nonexistent/config.yaml", env={})
+    with pytest.raises(ConfigError, match="NANOSCALE_TOOLS_EXECUTE"):
+        Settings.load(env={"NANOSCALE_TOOLS_EXECUTE": "maybe"})
