@@ -35,7 +35,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), "[REDACTED:google-api-key]"),
     (re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b"), "[REDACTED:stripe-key]"),
     (re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{32,}\b"), "[REDACTED:api-key]"),
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+):([^\s@/]+)@"), r"\1:[REDACTED]@"),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*):([^\s@/]+)@"), r"\1:[REDACTED]@"),
     (
         re.compile(
             r"(?i)(?<![\w-])((?:db_|mysql_|postgres_|redis_)?(?:password|passwd|pwd|secret|client_secret|"
@@ -44,7 +44,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         ),
         r"\1[REDACTED]",
     ),
-    (re.compile(r"(?i)(\s(?:-p|--password)[ =])(?!\[REDACTED)(\S{3,})"), r"\1[REDACTED]"),
+    (re.compile(r"(?i)(\s--password[ =])(?!\[REDACTED)(\S{3,})"), r"\1[REDACTED]"),
+    (re.compile(r"(?i)(\bmysql\w*\b[^\n]*?\s-p ?)(?!\[REDACTED)(\S{3,})"), r"\1[REDACTED]"),
 ]
 
 

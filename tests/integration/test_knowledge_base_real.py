@@ -1,0 +1,47 @@
+"""Ingestion and retrieval on real documents: one AWS guide nobody here wrote, and our own KB."""
+
+from __future__ import annotations
+
+import pytest
+
+from nanoscale.models import EMBEDDING_DIM
+from nanoscale.retrievers.ingest import ingest
+from nanoscale.retrievers.retriever import open_searcher
+from tests.conftest import AWSDOCS
+
+pytestmark = pytest.mark.integration
+ECR = AWSDOCS / "ecr"
+
+
+@pytest.mark.skipif(not ECR.is_dir(), reason="../shared/corpora/awsdocs is not present")
+def test_ingest_the_ecr_user_guide(settings, embeddings):
+    report = ingest([ECR], "ecr", settings, embeddings.embed_documents, EMBEDDING_DIM, progress=False)
+    assert len(report.added) == 78 and not report.skipped
+    assert 400 < report.total_chunks < 1500
+    again = ingest([ECR], "ecr", settings, embeddings.embed_documents, EMBEDDING_DIM, progress=False)
+    assert len(again.unchanged) == 78 and again.chunks_embedded == 0
+
+    searcher = open_searcher(settings, embeddings, ["ecr"])
+    expectations = {
+        "docker push fails with no basic auth credentials": "common-errors-docker.md",
+        "expire untagged images automatically with a lifecycle policy": "lifecycle",
+        "cache images from an upstream public registry": "pull-through-cache",
+        "scan images for software vulnerabilities": "image-scanning",
+    }
+    for query, expected in expectations.items():
+        sources = [hit.chunk["source"] for hit in searcher.search(query, k=5)]
+        assert any(expected in source for source in sources), (query, sources)
+
+
+def test_project_kb_answers_its_own_questions(project_kb, embeddings):
+    searcher = open_searcher(project_kb, embeddings, ["default"])
+    expectations = {
+        "pod keeps restarting CrashLoopBackOff": "k8s_troubleshooting.md",
+        "terraform state lock will not release": "terraform_state.md",
+        "ec2 instance cannot pull docker image from ecr": "aws_ecr.md",
+        "browser says blocked by CORS policy": "api_debugging.md",
+        "systemd unit fails to start": "linux_troubleshooting.md",
+    }
+    for query, expected in expectations.items():
+        top = searcher.search(query, k=3)
+        assert top and top[0].chunk["source"] == expected, (query, [h.chunk["source"] for h in top])

@@ -1,0 +1,60 @@
+"""The CLI's shape and its one-line errors (no model is loaded here)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from nanoscale.cli import build_parser, main
+
+COMMANDS = ["ask", "chat", "ingest", "search", "prepare", "models", "config"]
+
+
+def test_every_command_has_help(capsys):
+    for command in COMMANDS:
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: nanoscale" in capsys.readouterr().out
+
+
+def test_ask_accepts_every_slot_flag():
+    args = build_parser().parse_args(
+        ["ask", "q", "--region", "eu-west-1", "--account", "111122223333", "--service", "ecr",
+         "--endpoint", "/v1", "--method", "GET", "--auth", "bearer", "--logs", "f.log", "--json"]
+    )
+    assert args.region == "eu-west-1" and args.logs == "f.log" and args.json
+
+
+def test_bad_preset_is_one_clear_line(tmp_path, capsys):
+    code = main(["ask", "--data-dir", str(tmp_path), "--model", "gpt-17", "why?"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("error: unknown model 'gpt-17'") and "\n" not in err
+
+
+def test_missing_logs_file_and_empty_question(tmp_path, capsys):
+    assert main(["ask", "--data-dir", str(tmp_path), "--logs", str(tmp_path / "no.log"), "q"]) == 2
+    assert "logs file not found" in capsys.readouterr().err
+    assert main(["ask", "--data-dir", str(tmp_path)]) == 2
+    assert "give a question" in capsys.readouterr().err
+
+
+def test_ingest_nothing_exits_non_zero(tmp_path, capsys):
+    assert main(["ingest", "--data-dir", str(tmp_path), str(tmp_path / "missing")]) == 2
+    assert "nothing could be ingested" in capsys.readouterr().err
+
+
+def test_models_and_config_json(tmp_path, capsys):
+    assert main(["models", "--data-dir", str(tmp_path), "--json"]) == 0
+    names = [row["name"] for row in json.loads(capsys.readouterr().out)]
+    assert "qwen2.5-coder-1.5b" in names and "smollm2-135m" in names
+    assert main(["config", "--data-dir", str(tmp_path), "--backend", "llamacpp"]) == 0
+    out = capsys.readouterr().out
+    assert "backend: llamacpp" in out and str(tmp_path) in out
+
+
+def test_console_script_is_installed():
+    result = subprocess.run([sys.executable, "-m", "nanoscale.cli", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "ingest" in result.stdout
