@@ -48,10 +48,7 @@ def fake_embeddings() -> FakeEmbeddings:
     return FakeEmbeddings()
 
 
-TINY_WORDS = (
-    "the a pod node image region error fix check run aws ecr ec2 kubectl docker logs role policy "
-    "pull push access denied instance cluster service token missing network subnet bucket"
-).split()
+TINY_WORDS = ["the", "a", "pod", "node", "image", "region", "error", "fix", "check", "run", "aws", "ecr", "ec2", "kubectl", "docker", "logs", "role", "policy", "pull", "push", "access", "denied", "instance", "cluster", "service", "token", "missing", "network", "subnet", "bucket"]
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }} {{ m['content'] }}<|im_end|>{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant{% endif %}"
