@@ -73,7 +73,9 @@ def _print_result(result, as_json: bool, streamed: bool = False) -> None:
         for sentence in result.unsupported_sentences:
             print(f"  - {sentence}")
     if result.invalid_aws_actions:
-        print("\nAWS actions or commands that do not exist (botocore): " + ", ".join(result.invalid_aws_actions))
+        print(
+            "\nAWS actions or commands that do not exist (botocore): " + ", ".join(result.invalid_aws_actions)
+        )
     if result.sources:
         print("\nSources:")
         for source in result.sources:
@@ -165,7 +167,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     kb = args.kb or settings.retrieval.default_kb
     embeddings = load_embeddings(settings)
     report = ingest(
-        args.paths, kb, settings, embeddings.embed_documents, EMBEDDING_DIM, rebuild=args.rebuild, progress=not args.json
+        args.paths,
+        kb,
+        settings,
+        embeddings.embed_documents,
+        EMBEDDING_DIM,
+        rebuild=args.rebuild,
+        progress=not args.json,
     )
     if args.json:
         _print_json(report.to_dict())
@@ -214,8 +222,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         print(f"model {preset.name}: {path}")
     store = KnowledgeBaseStore(settings.index_dir)
     if PROJECT_KB.is_dir():
-        ingest_args = argparse.Namespace(**{**vars(args), "paths": [str(PROJECT_KB)], "kb": "default",
-                                            "rebuild": False, "json": False})
+        ingest_args = argparse.Namespace(
+            **{**vars(args), "paths": [str(PROJECT_KB)], "kb": "default", "rebuild": False, "json": False}
+        )
         cmd_ingest(ingest_args)
     print(f"knowledge bases: {', '.join(store.names()) or '(none)'} in {settings.index_dir}")
     return 0

@@ -246,5 +246,7 @@ def _coerce(value: Any, kind: Any, key: str, source: str) -> Any:
         if origin in (typing.Union, types.UnionType):
             return value
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{source}: '{key}' expects {getattr(kind, '__name__', kind)}, got {value!r}") from exc
+        raise ConfigError(
+            f"{source}: '{key}' expects {getattr(kind, '__name__', kind)}, got {value!r}"
+        ) from exc
     return value

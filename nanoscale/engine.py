@@ -71,7 +71,9 @@ class Engine:
             from nanoscale.graph import build_graph
 
             self._resources = self._resources or Resources.load(self.settings)
-            self._graph = build_graph(self.settings, checkpointer=self._checkpointer, resources=self._resources)
+            self._graph = build_graph(
+                self.settings, checkpointer=self._checkpointer, resources=self._resources
+            )
         return self._graph
 
     def _config(self, thread_id: str, callbacks: list | None = None) -> dict[str, Any]:
@@ -89,11 +91,15 @@ class Engine:
         snapshot = self.graph.get_state(self._config(thread_id))
         return bool(snapshot.values)
 
-    def ask(self, question: str, slots: dict[str, str] | None = None, thread_id: str | None = None) -> AskResult:
+    def ask(
+        self, question: str, slots: dict[str, str] | None = None, thread_id: str | None = None
+    ) -> AskResult:
         """Start a new question (on a new thread unless one is given)."""
         return self._run(self._question_input(question, slots), thread_id or uuid.uuid4().hex, None)
 
-    def reply(self, thread_id: str, reply: str | dict[str, Any], on_token: Callable[[str], None] | None = None) -> AskResult:
+    def reply(
+        self, thread_id: str, reply: str | dict[str, Any], on_token: Callable[[str], None] | None = None
+    ) -> AskResult:
         """Resume a thread that waits for a clarification."""
         check_thread_id(thread_id)
         if not self.exists(thread_id):
@@ -144,7 +150,9 @@ class Engine:
 
         def work() -> None:
             try:
-                events.put(("result", self.send(message, thread_id, on_token=lambda t: events.put(("token", t)))))
+                events.put(
+                    ("result", self.send(message, thread_id, on_token=lambda t: events.put(("token", t))))
+                )
             except Exception as exc:  # handed to the consumer, who re-raises it
                 events.put(("error", exc))
 
@@ -164,7 +172,10 @@ class Engine:
         if snapshot.interrupts:
             payload = snapshot.interrupts[0].value
             return AskResult(
-                status="needs_input", thread_id=thread_id, text=payload["question"], asked=list(payload["slots"])
+                status="needs_input",
+                thread_id=thread_id,
+                text=payload["question"],
+                asked=list(payload["slots"]),
             )
         answer = redact(values.get("answer", ""))
         return AskResult(

@@ -46,10 +46,13 @@ def build_graph(
     builder.add_node("retrieve", partial(retrieve, retriever=resources.retriever))
     builder.add_node(
         "generate",
-        partial(generate, chat_model=resources.chat_model, count_tokens=resources.count_tokens, settings=settings),
+        partial(
+            generate, chat_model=resources.chat_model, count_tokens=resources.count_tokens, settings=settings
+        ),
     )
     builder.add_node(
-        "verify", partial(verify, embed=resources.embed, settings=settings.graph, cache_dir=settings.cache_dir)
+        "verify",
+        partial(verify, embed=resources.embed, settings=settings.graph, cache_dir=settings.cache_dir),
     )
     builder.add_edge(START, "begin")
     builder.add_edge("begin", "signals")

@@ -133,9 +133,12 @@ def assemble_gguf(preset: Preset, models_dir: Path, progress: bool = True) -> Pa
     partial = target.with_name(target.name + ".partial")
     digest = hashlib.sha256()
     try:
-        with partial.open("wb") as out, tqdm(
-            total=total, unit="B", unit_scale=True, desc=f"assembling {preset.name}", disable=not progress
-        ) as bar:
+        with (
+            partial.open("wb") as out,
+            tqdm(
+                total=total, unit="B", unit_scale=True, desc=f"assembling {preset.name}", disable=not progress
+            ) as bar,
+        ):
             for source in sources:
                 with source.open("rb") as handle:
                     while block := handle.read(_COPY_BLOCK):
@@ -204,9 +207,7 @@ def _hub_snapshot(preset: Preset, settings: Settings) -> Path:
 
     assert preset.hub_id
     try:
-        return Path(
-            snapshot_download(preset.hub_id, local_files_only=not settings.model.allow_network)
-        )
+        return Path(snapshot_download(preset.hub_id, local_files_only=not settings.model.allow_network))
     except LocalEntryNotFoundError as exc:
         raise ModelNotAvailable(
             f"{preset.hub_id} is not in the Hugging Face cache and the network is off; "
@@ -311,9 +312,7 @@ def _transformers_chat(folder: Path, settings: Settings) -> BaseChatModel:
         generation.update(do_sample=False, temperature=None, top_p=None, top_k=None)
     else:
         generation.update(do_sample=True, temperature=model_settings.temperature)
-    pipe = pipeline(
-        "text-generation", model=model, tokenizer=tokenizer, return_full_text=False, **generation
-    )
+    pipe = pipeline("text-generation", model=model, tokenizer=tokenizer, return_full_text=False, **generation)
     llm = HuggingFacePipeline(pipeline=pipe, model_id=str(folder), pipeline_kwargs=generation)
     return ChatHuggingFace(llm=llm, tokenizer=tokenizer, model_id=str(folder))
 

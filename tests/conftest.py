@@ -48,7 +48,38 @@ def fake_embeddings() -> FakeEmbeddings:
     return FakeEmbeddings()
 
 
-TINY_WORDS = ["the", "a", "pod", "node", "image", "region", "error", "fix", "check", "run", "aws", "ecr", "ec2", "kubectl", "docker", "logs", "role", "policy", "pull", "push", "access", "denied", "instance", "cluster", "service", "token", "missing", "network", "subnet", "bucket"]
+TINY_WORDS = [
+    "the",
+    "a",
+    "pod",
+    "node",
+    "image",
+    "region",
+    "error",
+    "fix",
+    "check",
+    "run",
+    "aws",
+    "ecr",
+    "ec2",
+    "kubectl",
+    "docker",
+    "logs",
+    "role",
+    "policy",
+    "pull",
+    "push",
+    "access",
+    "denied",
+    "instance",
+    "cluster",
+    "service",
+    "token",
+    "missing",
+    "network",
+    "subnet",
+    "bucket",
+]
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }} {{ m['content'] }}<|im_end|>{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant{% endif %}"
@@ -66,15 +97,25 @@ def build_tiny_model(folder: Path) -> Path:
     backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, unk_token="<unk>", bos_token="<|im_start|>", eos_token="<|im_end|>",
+        tokenizer_object=backend,
+        unk_token="<unk>",
+        bos_token="<|im_start|>",
+        eos_token="<|im_end|>",
         pad_token="<pad>",
     )
     tokenizer.chat_template = CHAT_TEMPLATE
     torch.manual_seed(0)
     config = LlamaConfig(
-        vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-        bos_token_id=1, eos_token_id=2, pad_token_id=3,
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=3,
     )
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)

@@ -29,9 +29,19 @@ def missing_slots(text: str, slots: dict[str, str]) -> list[str]:
 def begin(state: State) -> dict:
     """A new question on a thread starts a fresh clarification round; known slots carry over."""
     return {
-        "asked": [], "declined": [], "replies": [], "turns": 0, "pending": [], "missing": [],
-        "documents": [], "observations": [], "answer": "", "sources": [],
-        "unsupported_sentences": [], "supported_sentences": [], "invalid_aws_actions": [],
+        "asked": [],
+        "declined": [],
+        "replies": [],
+        "turns": 0,
+        "pending": [],
+        "missing": [],
+        "documents": [],
+        "observations": [],
+        "answer": "",
+        "sources": [],
+        "unsupported_sentences": [],
+        "supported_sentences": [],
+        "invalid_aws_actions": [],
     }
 
 
@@ -43,9 +53,11 @@ def signals(state: State, *, settings: GraphSettings) -> dict:
     conversation = "\n".join([question, *state.get("replies", [])])
     wanted = missing_slots(conversation, slots)
     asked = state.get("asked", [])
-    pending = [] if state.get("turns", 0) >= settings.max_clarification_turns else [
-        slot for slot in wanted if slot not in asked
-    ]
+    pending = (
+        []
+        if state.get("turns", 0) >= settings.max_clarification_turns
+        else [slot for slot in wanted if slot not in asked]
+    )
     return {"question": question, "slots": slots, "pending": pending, "missing": wanted, "asked": asked}
 
 

@@ -26,7 +26,9 @@ def verify(state: State, *, embed: EmbedFn | None, settings: GraphSettings, cach
     missing = [s for s in state.get("missing", []) if s not in state.get("slots", {})]
     note = missing_note(missing) if missing else None
     sentences = [s for s in split_sentences(answer) if s != note]
-    judgements = judge(sentences, evidence_of(state), embed, settings.support_similarity, settings.support_overlap)
+    judgements = judge(
+        sentences, evidence_of(state), embed, settings.support_similarity, settings.support_overlap
+    )
     return {
         "supported_sentences": [j.sentence for j in judgements if j.supported],
         "unsupported_sentences": [j.sentence for j in judgements if not j.supported],

@@ -143,7 +143,9 @@ def ingest(
     for file, digest, chunks in pending:
         for chunk in chunks:
             chunk.pop("embed_text")
-        kb.add_file(_source_key(file, kb), digest, str(file.root), chunks, vectors[offset : offset + len(chunks)])
+        kb.add_file(
+            _source_key(file, kb), digest, str(file.root), chunks, vectors[offset : offset + len(chunks)]
+        )
         offset += len(chunks)
     report.chunks_embedded = len(texts)
 

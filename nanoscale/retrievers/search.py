@@ -53,7 +53,9 @@ class _Searchable:
 class Searcher:
     """Searches the given knowledge bases together; deterministic order for equal scores."""
 
-    def __init__(self, kbs: list[KnowledgeBase], embed_query: EmbedQuery, settings: RetrievalSettings) -> None:
+    def __init__(
+        self, kbs: list[KnowledgeBase], embed_query: EmbedQuery, settings: RetrievalSettings
+    ) -> None:
         if not kbs:
             raise KnowledgeBaseError("no knowledge base to search; run `nanoscale ingest PATH...` first")
         self.settings = settings
@@ -95,7 +97,9 @@ class Searcher:
             return self._mmr(vector, hits, k)
         return [h for h, _ in hits[:k]]
 
-    def _search_one(self, src: _Searchable, query: str, vector: np.ndarray, pool: int) -> list[tuple[Hit, np.ndarray]]:
+    def _search_one(
+        self, src: _Searchable, query: str, vector: np.ndarray, pool: int
+    ) -> list[tuple[Hit, np.ndarray]]:
         kb = src.kb
         if kb.size == 0:
             return []

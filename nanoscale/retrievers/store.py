@@ -85,7 +85,9 @@ class KnowledgeBase:
         ids = list(range(self.next_id, self.next_id + len(chunks)))
         self.next_id += len(chunks)
         if chunks:
-            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+            self.index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
+            )
         for chunk_id, chunk in zip(ids, chunks, strict=True):
             self.chunks[chunk_id] = {**chunk, "id": chunk_id, "kb": self.name}
         self.files[source] = {"sha256": sha256, "root": root, "ids": ids}
@@ -138,7 +140,9 @@ class KnowledgeBaseStore:
         except (OSError, ValueError) as exc:
             raise KnowledgeBaseError(f"knowledge base '{name}': manifest missing or damaged; {hint}") from exc
         if manifest.get("format") != FORMAT_VERSION:
-            raise KnowledgeBaseError(f"knowledge base '{name}': unknown format {manifest.get('format')}; {hint}")
+            raise KnowledgeBaseError(
+                f"knowledge base '{name}': unknown format {manifest.get('format')}; {hint}"
+            )
         built_with = manifest.get("embedding", {})
         if built_with.get("model") != embedding or built_with.get("dim") != dim:
             raise KnowledgeBaseError(
@@ -147,8 +151,14 @@ class KnowledgeBaseStore:
             )
         for artifact, expected in manifest.get("artifacts", {}).items():
             path = version / artifact
-            if not path.is_file() or path.stat().st_size != expected["size"] or _sha256(path) != expected["sha256"]:
-                raise KnowledgeBaseError(f"knowledge base '{name}': {artifact} is truncated or changed; {hint}")
+            if (
+                not path.is_file()
+                or path.stat().st_size != expected["size"]
+                or _sha256(path) != expected["sha256"]
+            ):
+                raise KnowledgeBaseError(
+                    f"knowledge base '{name}': {artifact} is truncated or changed; {hint}"
+                )
         try:
             index = faiss.read_index(str(version / INDEX_FILE))
             with (version / CHUNKS_FILE).open(encoding="utf-8") as handle:

@@ -7,9 +7,14 @@ import re
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _URL = re.compile(r"\bhttps?://[^\s'\"<>`)\]]+", re.IGNORECASE)
 _PATH = re.compile(r"(?<![\w.:/])/(?:[A-Za-z0-9_.~{}:-]+/)*[A-Za-z0-9_.~{}:-]+/?(?:\?[^\s'\"`]*)?")
-_HOST = re.compile(r"\b(?:[a-z0-9-]+\.)+(?:com|net|org|io|dev|app|cloud|internal|local|svc)(?::\d+)?(?:/[^\s'\"`]*)?", re.IGNORECASE)
+_HOST = re.compile(
+    r"\b(?:[a-z0-9-]+\.)+(?:com|net|org|io|dev|app|cloud|internal|local|svc)(?::\d+)?(?:/[^\s'\"`]*)?",
+    re.IGNORECASE,
+)
 _METHOD = re.compile(r"(?<![A-Za-z])(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)(?![A-Za-z])")
-_METHOD_LOWER = re.compile(r"\b(get|post|put|patch|delete|head|options) (request|call|method)s?\b", re.IGNORECASE)
+_METHOD_LOWER = re.compile(
+    r"\b(get|post|put|patch|delete|head|options) (request|call|method)s?\b", re.IGNORECASE
+)
 _API = re.compile(
     r"\b(api|apis|endpoint|rest|graphql|webhook|http request|https request|curl|postman|cors|"
     r"preflight|rate limit\w*|status code|response code)\b",
@@ -31,12 +36,21 @@ _NOT_HTTP_API = re.compile(
 _AUTH = [
     ("bearer", re.compile(r"\bbearer\b|\bjwt\b|\baccess token\b|\bid token\b", re.IGNORECASE)),
     ("oauth2", re.compile(r"\boauth ?2?\b|\bclient credentials\b|\bopenid\b|\boidc\b", re.IGNORECASE)),
-    ("basic", re.compile(r"\bbasic auth\w*\b|\bauthorization: basic\b|\busername and password\b", re.IGNORECASE)),
+    (
+        "basic",
+        re.compile(r"\bbasic auth\w*\b|\bauthorization: basic\b|\busername and password\b", re.IGNORECASE),
+    ),
     ("api-key", re.compile(r"\bapi[- _]?key\b|\bx-api-key\b", re.IGNORECASE)),
     ("sigv4", re.compile(r"\bsigv4\b|\bsignature version 4\b|\biam auth\w*\b", re.IGNORECASE)),
     ("mtls", re.compile(r"\bmtls\b|\bmutual tls\b|\bclient cert\w*\b", re.IGNORECASE)),
     ("cookie", re.compile(r"\bcookie\b|\bsession id\b", re.IGNORECASE)),
-    ("none", re.compile(r"\bno auth\w*\b|\bwithout auth\w*\b|\bunauthenticated\b|\bpublic endpoint\b|\banonymous\b", re.IGNORECASE)),
+    (
+        "none",
+        re.compile(
+            r"\bno auth\w*\b|\bwithout auth\w*\b|\bunauthenticated\b|\bpublic endpoint\b|\banonymous\b",
+            re.IGNORECASE,
+        ),
+    ),
 ]
 _TOKEN_SCHEME = re.compile(r"\b(token|authorization header)\b", re.IGNORECASE)
 

@@ -18,8 +18,15 @@ REGIONAL_SERVICES: dict[str, tuple[str, ...]] = {
     "ecs": (r"\becs\b", r"\bfargate\b", r"task definition", r"ecs task", r"ecs service"),
     "lambda": (r"\blambda\b",),
     "ec2": (
-        r"\bec2\b", r"\bi-[0-9a-f]{8,17}\b", r"\bami-[0-9a-f]{8,17}\b", r"\bsg-[0-9a-f]{8,17}\b",
-        r"\bebs\b", r"elastic ip", r"?security group", r"?\binstance(s)?\b", r"?key ?pair",
+        r"\bec2\b",
+        r"\bi-[0-9a-f]{8,17}\b",
+        r"\bami-[0-9a-f]{8,17}\b",
+        r"\bsg-[0-9a-f]{8,17}\b",
+        r"\bebs\b",
+        r"elastic ip",
+        r"?security group",
+        r"?\binstance(s)?\b",
+        r"?key ?pair",
     ),
     "autoscaling": (r"auto ?scaling", r"\basg\b", r"launch template"),
     "cloudformation": (r"cloudformation", r"\bcfn\b", r"rollback_", r"?\bstack\b"),
@@ -42,8 +49,13 @@ REGIONAL_SERVICES: dict[str, tuple[str, ...]] = {
 # Global or region-free services: asking for a region here would be noise.
 GLOBAL_SERVICES: dict[str, tuple[str, ...]] = {
     "iam": (
-        r"\biam\b", r"assume ?role", r"instance profile", r"?\brole\b", r"?\bpolic(y|ies)\b",
-        r"?access ?denied", r"?permission",
+        r"\biam\b",
+        r"assume ?role",
+        r"instance profile",
+        r"?\brole\b",
+        r"?\bpolic(y|ies)\b",
+        r"?access ?denied",
+        r"?permission",
     ),
     "sts": (r"\bsts\b", r"who ?am ?i", r"caller identity", r"which (identity|user|role) am i"),
     "s3": (r"\bs3\b", r"?\bbucket\b"),
@@ -69,9 +81,15 @@ _REGION_CODE = re.compile(
     re.IGNORECASE,
 )
 _EXTRA_REGION_NAMES = {
-    "virginia": "us-east-1", "northern virginia": "us-east-1", "n virginia": "us-east-1",
-    "northern california": "us-west-1", "california": "us-west-1", "dublin": "eu-west-1",
-    "são paulo": "sa-east-1", "montreal": "ca-central-1", "tokyo region": "ap-northeast-1",
+    "virginia": "us-east-1",
+    "northern virginia": "us-east-1",
+    "n virginia": "us-east-1",
+    "northern california": "us-west-1",
+    "california": "us-west-1",
+    "dublin": "eu-west-1",
+    "são paulo": "sa-east-1",
+    "montreal": "ca-central-1",
+    "tokyo region": "ap-northeast-1",
 }
 _ACCOUNT_ID = re.compile(r"(?<!\d)(\d{12})(?!\d)")
 _CROSS_ACCOUNT = re.compile(
@@ -103,9 +121,7 @@ def region_names() -> dict[str, str]:
 def region_codes() -> frozenset[str]:
     from botocore.loaders import Loader
 
-    return frozenset(
-        code for p in Loader().load_data("endpoints")["partitions"] for code in p["regions"]
-    )
+    return frozenset(code for p in Loader().load_data("endpoints")["partitions"] for code in p["regions"])
 
 
 def find_region(text: str) -> str | None:
@@ -161,7 +177,9 @@ def needs_region(text: str) -> bool:
     """A region-scoped resource being troubleshot (or named as one's own) and no region given."""
     if not _matches(text, REGIONAL_SERVICES):
         return False
-    if re.search(r"\b(what is|difference between|explain|compare)\b", text, re.IGNORECASE) and not _TROUBLE.search(text):
+    if re.search(
+        r"\b(what is|difference between|explain|compare)\b", text, re.IGNORECASE
+    ) and not _TROUBLE.search(text):
         return False
     return bool(_TROUBLE.search(text) or _OWN_RESOURCE.search(text))
 

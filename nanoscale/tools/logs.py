@@ -28,9 +28,14 @@ _EVIDENCE = [
         re.IGNORECASE,
     ),
     re.compile(r"\bexit(ed)?\s*(with\s*)?(code|status)?\s*[:=]?\s*-?\d+\b", re.IGNORECASE),
-    re.compile(r"\b(status|code|http|returns?|returned|got|getting|with)\s*[:=]?\s*[1-5]\d\d\b", re.IGNORECASE),
-    re.compile(r"\b[1-5]\d\d\s+(bad request|unauthorized|forbidden|not found|too many requests|"
-               r"internal server error|bad gateway|service unavailable|gateway time-?out)\b", re.IGNORECASE),
+    re.compile(
+        r"\b(status|code|http|returns?|returned|got|getting|with)\s*[:=]?\s*[1-5]\d\d\b", re.IGNORECASE
+    ),
+    re.compile(
+        r"\b[1-5]\d\d\s+(bad request|unauthorized|forbidden|not found|too many requests|"
+        r"internal server error|bad gateway|service unavailable|gateway time-?out)\b",
+        re.IGNORECASE,
+    ),
     re.compile(r"\b[A-Z][a-zA-Z]+(Exception|Error|Denied|Fault|NotFound|Forbidden)\b"),
     re.compile(r"\b(E[A-Z]{3,}|SIG[A-Z]{3,4}|OOMKilled|x509|segfault|errno\s*\d+)\b"),
     re.compile(
@@ -53,7 +58,9 @@ _IMPORTANT = re.compile(
     r"timeout|timed out|unable|cannot|can't|invalid|critical|crit|emerg|alert|back-off|exit(ed)? (code|status))\b",
     re.IGNORECASE,
 )
-_VOLATILE = re.compile(r"\d{4}-\d\d-\d\d[T ][\d:.,]+Z?|\b\d\d:\d\d:\d\d(\.\d+)?\b|0x[0-9a-f]+|\b\d+\b", re.IGNORECASE)
+_VOLATILE = re.compile(
+    r"\d{4}-\d\d-\d\d[T ][\d:.,]+Z?|\b\d\d:\d\d:\d\d(\.\d+)?\b|0x[0-9a-f]+|\b\d+\b", re.IGNORECASE
+)
 
 
 def describes_failure(text: str) -> bool:

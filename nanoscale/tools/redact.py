@@ -12,7 +12,9 @@ from typing import Any
 
 _RULES: list[tuple[re.Pattern[str], str]] = [
     (
-        re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)", re.DOTALL),
+        re.compile(
+            r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)", re.DOTALL
+        ),
         "[REDACTED:private-key]",
     ),
     (re.compile(r"(?i)\b((?:proxy-)?authorization\s*:\s*)[^\r\n\"']+"), r"\1[REDACTED]"),

@@ -36,7 +36,14 @@ def project_kb(embeddings) -> Settings:
     from nanoscale.retrievers.ingest import ingest
 
     settings = real_settings()
-    ingest([REPO / "data" / "raw"], "default", settings, embeddings.embed_documents, EMBEDDING_DIM, progress=False)
+    ingest(
+        [REPO / "data" / "raw"],
+        "default",
+        settings,
+        embeddings.embed_documents,
+        EMBEDDING_DIM,
+        progress=False,
+    )
     return settings
 
 

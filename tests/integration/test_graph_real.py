@@ -36,13 +36,15 @@ def test_clarify_resume_and_answer_with_sources(project_kb, resources):
     assert final.status == "answer" and final.answer.strip()
     assert final.sources and final.sources[0]["source"] == "aws_ecr.md"
     again = Engine(project_kb, resources=resources, checkpointer=InMemorySaver()).ask(
-        "EC2 cannot pull image from ECR", slots={"region": "eu-west-1"})
+        "EC2 cannot pull image from ECR", slots={"region": "eu-west-1"}
+    )
     assert again.answer == final.answer  # deterministic mode
 
 
 def test_fully_specified_question_answers_directly(project_kb, resources):
     result = Engine(project_kb, resources=resources, checkpointer=InMemorySaver()).ask(
-        "my pod is in CrashLoopBackOff, logs say `Error: Cannot find module 'express'`")
+        "my pod is in CrashLoopBackOff, logs say `Error: Cannot find module 'express'`"
+    )
     assert result.status == "answer" and result.asked == []
 
 
@@ -71,21 +73,39 @@ def test_as_a_node_inside_another_graph(project_kb, resources):
     parent.add_node("troubleshoot", build_graph(project_kb, checkpointer=None, resources=resources))
     parent.add_edge(START, "troubleshoot")
     app = parent.compile(checkpointer=InMemorySaver())
-    out = app.invoke({"question": "docker says port is already allocated"}, {"configurable": {"thread_id": "p"}})
+    out = app.invoke(
+        {"question": "docker says port is already allocated"}, {"configurable": {"thread_id": "p"}}
+    )
     assert out["answer"] and out["sources"][0]["source"] == "docker_errors.md"
 
 
 def test_cli_needs_input_then_reply_without_a_terminal(project_kb):
-    env = {**os.environ, "NANOSCALE_DATA_DIR": str(TEST_DATA), "NANOSCALE_MODEL_PRESET": "smollm2-135m",
-           "NANOSCALE_MODEL_MAX_NEW_TOKENS": "48"}
+    env = {
+        **os.environ,
+        "NANOSCALE_DATA_DIR": str(TEST_DATA),
+        "NANOSCALE_MODEL_PRESET": "smollm2-135m",
+        "NANOSCALE_MODEL_MAX_NEW_TOKENS": "48",
+    }
     cli = [sys.executable, "-m", "nanoscale.cli", "ask", "--json"]
-    first = subprocess.run([*cli, "EC2 cannot pull image from ECR"], capture_output=True, text=True, env=env,
-                           stdin=subprocess.DEVNULL, timeout=300)
+    first = subprocess.run(
+        [*cli, "EC2 cannot pull image from ECR"],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
     assert first.returncode == 0, first.stderr
     waiting = json.loads(first.stdout)
     assert waiting["status"] == "needs_input" and waiting["asked"] == ["region"]
-    second = subprocess.run([*cli, "--thread", waiting["thread_id"], "--reply", "eu-west-1"], capture_output=True,
-                            text=True, env=env, stdin=subprocess.DEVNULL, timeout=300)
+    second = subprocess.run(
+        [*cli, "--thread", waiting["thread_id"], "--reply", "eu-west-1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
     assert second.returncode == 0, second.stderr
     answer = json.loads(second.stdout)
     assert answer["status"] == "answer" and answer["answer"] and answer["sources"]

@@ -29,8 +29,9 @@ def test_smollm2_answers_deterministically(backend):
 
 
 def test_qwen_05b_is_assembled_verified_and_answers():
-    settings = real_settings(**{"model.preset": "qwen2.5-coder-0.5b", "model.backend": "llamacpp",
-                                "model.max_new_tokens": 32})
+    settings = real_settings(
+        **{"model.preset": "qwen2.5-coder-0.5b", "model.backend": "llamacpp", "model.max_new_tokens": 32}
+    )
     kind, path = models.resolve_model("qwen2.5-coder-0.5b", settings)
     assert kind == "gguf" and path.stat().st_size == 491_400_064
     assert models._file_sha256(path) == models.PRESETS["qwen2.5-coder-0.5b"].sha256
@@ -39,8 +40,9 @@ def test_qwen_05b_is_assembled_verified_and_answers():
 
 
 def test_qwen_05b_on_the_transformers_backend():
-    settings = real_settings(**{"model.preset": "qwen2.5-coder-0.5b", "model.backend": "transformers",
-                                "model.max_new_tokens": 12})
+    settings = real_settings(
+        **{"model.preset": "qwen2.5-coder-0.5b", "model.backend": "transformers", "model.max_new_tokens": 12}
+    )
     answer = models.load_chat_model(settings).invoke(QUESTION).content
     assert answer.strip()
     folder = settings.models_dir / "hf" / "qwen2.5-coder-0.5b-instruct-q4_k_m"
@@ -58,7 +60,9 @@ def test_a_corrupted_chunk_is_caught_by_the_checksum(tmp_path, monkeypatch):
         byte = handle.read(1)
         handle.seek(1000)
         handle.write(bytes([byte[0] ^ 0xFF]))
-    monkeypatch.setattr(models, "_installed_file", lambda d, r: corrupted if (d, r) == (dist, relative) else original(d, r))
+    monkeypatch.setattr(
+        models, "_installed_file", lambda d, r: corrupted if (d, r) == (dist, relative) else original(d, r)
+    )
     with pytest.raises(ChecksumMismatch, match="corrupted"):
         models.assemble_gguf(preset, tmp_path / "models", progress=False)
     assert not list((tmp_path / "models").glob("*.gguf*"))
@@ -74,9 +78,23 @@ def test_openai_backend_against_llama_cpp_server():
     gguf = models._installed_file(*models.PRESETS["smollm2-135m"].package_file)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--model_alias",
+            "smollm2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.time() + 60
@@ -86,8 +104,14 @@ def test_openai_backend_against_llama_cpp_server():
                     break
             except httpx.HTTPError:
                 time.sleep(0.5)
-        settings = real_settings(**{"model.backend": "openai", "model.openai_base_url": f"http://127.0.0.1:{port}/v1",
-                                    "model.openai_model": "smollm2", "model.max_new_tokens": 24})
+        settings = real_settings(
+            **{
+                "model.backend": "openai",
+                "model.openai_base_url": f"http://127.0.0.1:{port}/v1",
+                "model.openai_model": "smollm2",
+                "model.max_new_tokens": 24,
+            }
+        )
         chat = models.load_chat_model(settings)
         first = chat.invoke(QUESTION).content
         assert first.strip()

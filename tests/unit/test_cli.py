@@ -21,8 +21,25 @@ def test_every_command_has_help(capsys):
 
 def test_ask_accepts_every_slot_flag():
     args = build_parser().parse_args(
-        ["ask", "q", "--region", "eu-west-1", "--account", "111122223333", "--service", "ecr",
-         "--endpoint", "/v1", "--method", "GET", "--auth", "bearer", "--logs", "f.log", "--json"]
+        [
+            "ask",
+            "q",
+            "--region",
+            "eu-west-1",
+            "--account",
+            "111122223333",
+            "--service",
+            "ecr",
+            "--endpoint",
+            "/v1",
+            "--method",
+            "GET",
+            "--auth",
+            "bearer",
+            "--logs",
+            "f.log",
+            "--json",
+        ]
     )
     assert args.region == "eu-west-1" and args.logs == "f.log" and args.json
 

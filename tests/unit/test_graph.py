@@ -23,8 +23,15 @@ ANSWER = "Attach AmazonEC2ContainerRegistryReadOnly to the instance role [1]."
 
 class OneDoc(BaseRetriever):
     def _get_relevant_documents(self, query, *, run_manager):
-        meta = {"source": "aws_ecr.md", "section": "EC2 cannot pull", "kb": "default", "score": 0.9,
-                "title": "ECR", "line_start": 1, "line_end": 3}
+        meta = {
+            "source": "aws_ecr.md",
+            "section": "EC2 cannot pull",
+            "kb": "default",
+            "score": 0.9,
+            "title": "ECR",
+            "line_start": 1,
+            "line_end": 3,
+        }
         return [Document(page_content=ANSWER.replace(" [1]", ""), metadata=meta)]
 
 
@@ -52,7 +59,9 @@ def test_clarify_then_answer(settings):
 
 def test_fully_specified_question_does_not_interrupt(settings):
     graph = build_graph(settings, checkpointer=InMemorySaver(), resources=resources())
-    final = graph.invoke({"question": "EC2 cannot pull image from ECR", "slots": {"region": "eu-west-1"}}, config())
+    final = graph.invoke(
+        {"question": "EC2 cannot pull image from ECR", "slots": {"region": "eu-west-1"}}, config()
+    )
     assert "__interrupt__" not in final and final["asked"] == []
 
 
@@ -127,8 +136,13 @@ def test_streams_tokens_in_messages_mode(settings):
 
 @pytest.mark.parametrize(
     ("question", "message"),
-    [("", "empty"), ("   \n ", "empty"), ("x" * 1_000_000, "limit"), (b"\xff\xfe\x00bin", "UTF-8"),
-     ("bad\x00bytes", "binary")],
+    [
+        ("", "empty"),
+        ("   \n ", "empty"),
+        ("x" * 1_000_000, "limit"),
+        (b"\xff\xfe\x00bin", "UTF-8"),
+        ("bad\x00bytes", "binary"),
+    ],
 )
 def test_bad_questions_get_clear_errors(settings, question, message):
     engine = Engine(settings, resources=resources(), checkpointer=InMemorySaver())
@@ -155,8 +169,11 @@ def test_engine_statuses_and_reply_errors(settings):
 
 
 def test_marked_answer_flags_unsupported_sentences(settings):
-    engine = Engine(settings, resources=resources(["Made-up claim about quantum DNS servers today."]),
-                    checkpointer=InMemorySaver())
+    engine = Engine(
+        settings,
+        resources=resources(["Made-up claim about quantum DNS servers today."]),
+        checkpointer=InMemorySaver(),
+    )
     result = engine.ask("Lambda in us-east-1 times out")
     assert result.unsupported_sentences == ["Made-up claim about quantum DNS servers today."]
     assert "[unverified]" in result.marked_answer()

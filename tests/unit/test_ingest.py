@@ -35,7 +35,9 @@ def test_ingest_then_skip_unchanged_then_replace_changed(docs, settings, fake_em
     assert first.total_chunks == 3
     second = _ingest([docs], settings, fake_embeddings)
     assert second.chunks_embedded == 0 and len(second.unchanged) == 3
-    _write(docs, "docker.md", "# Docker\n\n## Exit code 137\n\nOOMKilled.\n\n## Exit 127\n\nCommand not found.\n")
+    _write(
+        docs, "docker.md", "# Docker\n\n## Exit code 137\n\nOOMKilled.\n\n## Exit 127\n\nCommand not found.\n"
+    )
     (docs / "notes.txt").unlink()
     third = _ingest([docs], settings, fake_embeddings)
     assert third.updated == ["docker.md"] and third.removed == ["notes.txt"]
@@ -56,7 +58,9 @@ def test_bad_inputs_are_reported_and_skipped(tmp_path, docs, settings, fake_embe
     (docs / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
     (docs / "blank.md").write_text("   \n")
     (docs / "image.png").write_bytes(b"\x89PNG")
-    report = _ingest([docs, tmp_path / "missing", tmp_path / "empty", docs / "image.png"], settings, fake_embeddings)
+    report = _ingest(
+        [docs, tmp_path / "missing", tmp_path / "empty", docs / "image.png"], settings, fake_embeddings
+    )
     reasons = {Path(s.path).name: s.reason for s in report.skipped}
     assert "binary" in reasons["blob.md"]
     assert "UTF-8" in reasons["latin.txt"]
@@ -97,7 +101,9 @@ def test_pdf_ingest(tmp_path, settings, fake_embeddings):
 
 def test_search_and_retriever_over_two_kbs(docs, settings, fake_embeddings):
     _ingest([docs], settings, fake_embeddings)
-    other = ingest([docs / "docker.md"], "second", settings, fake_embeddings.embed_documents, 384, progress=False)
+    other = ingest(
+        [docs / "docker.md"], "second", settings, fake_embeddings.embed_documents, 384, progress=False
+    )
     assert other.total_chunks == 1
     searcher = open_searcher(settings, fake_embeddings)
     assert set(searcher.names) == {"t", "second"}

@@ -17,8 +17,12 @@ def _chunked_preset(tmp_path: Path, monkeypatch, payload: bytes, sha: str | None
         files[(f"dist{i}", f"pkg{i}/data/part{i:02d}.bin")] = path
     monkeypatch.setattr(models, "_installed_file", lambda dist, rel: files[(dist, rel)])
     return Preset(
-        name="toy", description="toy", gguf_name="toy.gguf", size=len(payload),
-        sha256=sha or hashlib.sha256(payload).hexdigest(), chunks=tuple(files),
+        name="toy",
+        description="toy",
+        gguf_name="toy.gguf",
+        size=len(payload),
+        sha256=sha or hashlib.sha256(payload).hexdigest(),
+        chunks=tuple(files),
     )
 
 

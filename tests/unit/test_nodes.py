@@ -24,8 +24,15 @@ class ListRetriever(BaseRetriever):
 
 
 def _doc(text, source="aws_ecr.md", section="Pull", line=1):
-    meta = {"source": source, "section": section, "title": "ECR", "kb": "default", "score": 0.8,
-            "line_start": line, "line_end": line}
+    meta = {
+        "source": source,
+        "section": section,
+        "title": "ECR",
+        "kb": "default",
+        "score": 0.8,
+        "line_start": line,
+        "line_end": line,
+    }
     return Document(page_content=text, metadata=meta)
 
 
@@ -46,8 +53,10 @@ def test_signals_asks_once_and_respects_turn_limit():
 
 
 def test_signals_keeps_given_slots_and_extracts_new_ones():
-    update = signals({"question": "Lambda in eu-west-1 times out", "slots": {"service": "lambda"}},
-                     settings=GraphSettings())
+    update = signals(
+        {"question": "Lambda in eu-west-1 times out", "slots": {"service": "lambda"}},
+        settings=GraphSettings(),
+    )
     assert update["slots"] == {"region": "eu-west-1", "service": "lambda"}
     assert update["pending"] == []
 
@@ -58,7 +67,10 @@ def test_parse_reply():
     assert parse_reply("Error: back-off restarting failed container", ["logs"])["logs"].startswith("Error")
     assert parse_reply("post", ["method"]) == {"method": "POST"}
     assert parse_reply("https://api.x.io/v1, GET, bearer", ["endpoint", "method", "auth"]) == {
-        "endpoint": "https://api.x.io/v1", "method": "GET", "auth": "bearer"}
+        "endpoint": "https://api.x.io/v1",
+        "method": "GET",
+        "auth": "bearer",
+    }
     assert parse_reply("ECR", ["service"]) == {"service": "ecr"}
     assert parse_reply("banana", ["region"]) == {}
     assert reply_text({"reply": "eu-west-1"}) == "eu-west-1"
@@ -71,7 +83,9 @@ def test_clarification_question_is_one_sentence_naming_each_slot():
 
 
 def test_retrieve_builds_query_and_merges_same_section(settings):
-    retriever = ListRetriever(docs=[_doc("part two", line=9), _doc("other", section="Push"), _doc("part one")])
+    retriever = ListRetriever(
+        docs=[_doc("part two", line=9), _doc("other", section="Push"), _doc("part one")]
+    )
     update = retrieve({"question": "ecr pull", "slots": {}}, {}, retriever=retriever)
     assert [d["section"] for d in update["documents"]] == ["Pull", "Push"]
     assert update["documents"][0]["text"] == "part one\npart two"
@@ -88,7 +102,9 @@ def test_generate_cites_sources_and_notes_missing_slots():
         "question": "EC2 cannot pull image from ECR",
         "slots": {},
         "missing": ["region"],
-        "documents": [{"source": "aws_ecr.md", "section": "Pull", "kb": "default", "score": 0.9, "text": ECR_TEXT}],
+        "documents": [
+            {"source": "aws_ecr.md", "section": "Pull", "kb": "default", "score": 0.9, "text": ECR_TEXT}
+        ],
     }
     update = generate(state, {}, chat_model=model, count_tokens=lambda t: len(t) // 4, settings=settings)
     assert update["answer"].startswith("Attach the read-only ECR policy [1].")
@@ -99,22 +115,36 @@ def test_generate_cites_sources_and_notes_missing_slots():
 
 def test_prompt_budget_drops_lowest_ranked_blocks_first():
     documents = [{"source": f"d{i}.md", "section": "s", "text": "word " * 200} for i in range(5)]
-    messages, used = build_messages("q?", {"region": "eu-west-1"}, ["logs"], documents, [],
-                                    count=lambda t: len(t.split()), context_budget=450, window=2000)
+    messages, used = build_messages(
+        "q?",
+        {"region": "eu-west-1"},
+        ["logs"],
+        documents,
+        [],
+        count=lambda t: len(t.split()),
+        context_budget=450,
+        window=2000,
+    )
     assert [d["source"] for d in used] == ["d0.md", "d1.md"]
     body = messages[1].content
     assert "[1] (d0.md > s)" in body and "d2.md" not in body
     assert "region: eu-west-1" in body and "the error message or logs" in body
-    _, cut = build_messages("q?", {}, [], documents[:1], [], count=lambda t: len(t.split()),
-                            context_budget=100, window=2000)
+    _, cut = build_messages(
+        "q?", {}, [], documents[:1], [], count=lambda t: len(t.split()), context_budget=100, window=2000
+    )
     assert len(cut) == 1
 
 
 def test_prompt_redacts_secrets():
     messages, _ = build_messages(
-        "why does AKIAIOSFODNN7EXAMPLE fail", {"logs": "password=hunter22 failed"},
-        [], [{"source": "a.md", "section": "s", "text": "token: ghp_" + "a" * 36}], [],
-        count=len, context_budget=5000, window=20000,
+        "why does AKIAIOSFODNN7EXAMPLE fail",
+        {"logs": "password=hunter22 failed"},
+        [],
+        [{"source": "a.md", "section": "s", "text": "token: ghp_" + "a" * 36}],
+        [],
+        count=len,
+        context_budget=5000,
+        window=20000,
     )
     body = messages[1].content
     assert "AKIAIOSFODNN7EXAMPLE" not in body and "hunter22" not in body and "ghp_aaa" not in body
@@ -132,7 +162,9 @@ def test_verify_flags_unsupported_sentences_and_invented_actions(settings):
     }
     embed = lambda texts: [fake_vector(t) for t in texts]  # noqa: E731
     update = verify(state, embed=embed, settings=GraphSettings(), cache_dir=settings.cache_dir)
-    assert update["supported_sentences"] == ["Attach AmazonEC2ContainerRegistryReadOnly to the instance role [1]."]
+    assert update["supported_sentences"] == [
+        "Attach AmazonEC2ContainerRegistryReadOnly to the instance role [1]."
+    ]
     assert "The moon controls Kubernetes scheduling decisions every night." in update["unsupported_sentences"]
     assert update["invalid_aws_actions"] == ["ecr:PullImagesFaster"]
 

@@ -5,13 +5,18 @@ from nanoscale.tools.redact import redact, redact_data
 SECRET_SAMPLES = [
     ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
     ("export AWS_ACCESS_KEY_ID=ASIAY34FZKBOKMUTVV7A", "ASIAY34FZKBOKMUTVV7A"),
-    ("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    (
+        "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    ),
     ('"SecretAccessKey": "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"', "je7MtGbClwBF/2Zp9Utk"),
     ("aws_session_token = FwoGZXIvYXdzEBYaDH7gZZbV+fakeTokenValue0123456789", "FwoGZXIvYXdzEBYaDH7gZZbV"),
     ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payloadpart.signature123", "payloadpart"),
     ("authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
-    ("curl -H 'Authorization: token ghp_abcdefghijklmnopqrstuvwxyz0123456789' https://api.github.com",
-     "ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+    (
+        "curl -H 'Authorization: token ghp_abcdefghijklmnopqrstuvwxyz0123456789' https://api.github.com",
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    ),
     ("Cookie: session=abc123def456; csrftoken=zzz", "abc123def456"),
     ("Set-Cookie: sid=s%3Averysecretvalue; Path=/; HttpOnly", "verysecretvalue"),
     ("postgres://app:s3cr3tPass@db.internal:5432/app", "s3cr3tPass"),
@@ -21,18 +26,28 @@ SECRET_SAMPLES = [
     ('{"password": "abc123xyz"}', "abc123xyz"),
     ("password: Sup3rS3cret!", "Sup3rS3cret!"),
     ("client_secret=8Q~abcDEFghiJKLmnoPQRstu", "8Q~abcDEFghiJKLmnoPQRstu"),
-    ("api_key: sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD", "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD"),
+    (
+        "api_key: sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD",
+        "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD",
+    ),
     ("X-Api-Key header value api-key=3f9a8b7c6d5e4f3a2b1c", "3f9a8b7c6d5e4f3a2b1c"),
     ("token=xoxb-123456789012-abcdefghijklmn", "xoxb-123456789012-abcdefghijklmn"),
     ("GOOGLE_KEY AIzaSyA1234567890abcdefghijklmnopqrstuv", "AIzaSyA1234567890abcdefghijklmnopqrstuv"),
     ("stripe sk_live_abcdefghijklmnop1234", "sk_live_abcdefghijklmnop1234"),
     ("github_pat_11ABCDEFG0abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ", "github_pat_11ABCDEFG0"),
     ("mysql -u root -p hunter22 appdb", "hunter22"),
-    ("id_token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-     "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"),
-    ("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7\nabc\n-----END RSA PRIVATE KEY-----", "MIIEpAIBAAKCAQEA7"),
-    ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----",
-     "b3BlbnNzaC1rZXktdjEAAAAA"),
+    (
+        "id_token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    ),
+    (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7\nabc\n-----END RSA PRIVATE KEY-----",
+        "MIIEpAIBAAKCAQEA7",
+    ),
+    (
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----",
+        "b3BlbnNzaC1rZXktdjEAAAAA",
+    ),
     ("refresh_token=1//0gabcdefghijklmnop", "1//0gabcdefghijklmnop"),
 ]
 

@@ -30,7 +30,13 @@ def test_region_in_any_form(text, region):
 
 @pytest.mark.parametrize(
     "text",
-    ["eu-west-9 is not real", "the us east coast office", "use utf-8 everywhere", "version 1-2-3", "a new europe team"],
+    [
+        "eu-west-9 is not real",
+        "the us east coast office",
+        "use utf-8 everywhere",
+        "version 1-2-3",
+        "a new europe team",
+    ],
 )
 def test_no_region_in_lookalikes(text):
     assert aws.find_region(text) is None

@@ -12,8 +12,10 @@ DIM = 8
 def _kb(name="kb", n=3) -> KnowledgeBase:
     kb = KnowledgeBase(name, "model-a", DIM, 1000, 100)
     vectors = np.eye(DIM, dtype=np.float32)[:n]
-    chunks = [{"text": f"t{i}", "source": "a.md", "title": "A", "section": "S", "line_start": 1, "line_end": 2}
-              for i in range(n)]
+    chunks = [
+        {"text": f"t{i}", "source": "a.md", "title": "A", "section": "S", "line_start": 1, "line_end": 2}
+        for i in range(n)
+    ]
     kb.add_file("a.md", "hash-a", "/root", chunks, vectors)
     return kb
 
