@@ -51,9 +51,10 @@ class RetrievalSettings:
     """How documents are chunked, embedded and searched."""
 
     embedding_model: str = "minilm"  # the packaged all-MiniLM-L6-v2, or a local folder
+    embedding_dtype: str = "auto"  # auto | float32 | bfloat16 (auto: bf16 where the CPU has bf16 units)
     chunk_size: int = 1000
     chunk_overlap: int = 150
-    batch_size: int = 64
+    batch_size: int = 32
     k: int = 4
     score_threshold: float = 0.2
     mmr: bool = False
