@@ -272,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--model", help="preset name, 'tuned', a .gguf file or a HF model folder")
     model.add_argument("--backend", choices=["auto", "transformers", "llamacpp", "openai"])
     model.add_argument("--allow-network", action="store_true", help="let a hub preset download weights")
+    model.add_argument(
+        "--execute-tools", action="store_true", help="run read-only AWS/API/log checks (tools.execute)"
+    )
     kb = argparse.ArgumentParser(add_help=False)
     kb.add_argument("--kb", dest="kb_list", action="append", help="knowledge base to search (repeatable)")
 

@@ -8,7 +8,7 @@ promise: ``answer`` or ``needs_input``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -139,31 +139,6 @@ class Engine:
                 if metadata.get("langgraph_node") == "generate" and isinstance(chunk.content, str):
                     on_token(chunk.content)
         return self.result(thread_id)
-
-    def stream_tokens(self, message: str, thread_id: str | None = None) -> Iterator[tuple[str, Any]]:
-        """Yield ("token", text) while generating, then ("result", AskResult)."""
-        import queue
-        import threading
-
-        events: queue.Queue = queue.Queue()
-        thread_id = thread_id or uuid.uuid4().hex
-
-        def work() -> None:
-            try:
-                events.put(
-                    ("result", self.send(message, thread_id, on_token=lambda t: events.put(("token", t))))
-                )
-            except Exception as exc:  # handed to the consumer, who re-raises it
-                events.put(("error", exc))
-
-        threading.Thread(target=work, daemon=True).start()
-        while True:
-            kind, value = events.get()
-            if kind == "error":
-                raise value
-            yield kind, value
-            if kind == "result":
-                return
 
     def result(self, thread_id: str) -> AskResult:
         """The thread's current outcome: its pending question, or its final answer."""

@@ -1,4 +1,5 @@
-"""The engine's wiring: begin -> signals -> (clarify -> signals)* -> retrieve -> generate -> verify.
+"""The engine's wiring: begin -> signals -> (clarify -> signals)* -> retrieve -> [tools] -> generate
+-> verify. The tools node is wired in only when read-only tool execution is enabled.
 
 Only nodes and edges live here; every decision is in `nanoscale.nodes`.
 """
@@ -16,6 +17,7 @@ from nanoscale.nodes.clarify import clarify
 from nanoscale.nodes.generate import generate
 from nanoscale.nodes.retrieve import retrieve
 from nanoscale.nodes.signals import begin, route_after_signals, signals
+from nanoscale.nodes.tools import run_tools
 from nanoscale.nodes.verify import verify
 from nanoscale.resources import Resources
 from nanoscale.state import InputState, OutputState, State
@@ -58,7 +60,12 @@ def build_graph(
     builder.add_edge("begin", "signals")
     builder.add_conditional_edges("signals", route_after_signals, ["clarify", "retrieve"])
     builder.add_edge("clarify", "signals")
-    builder.add_edge("retrieve", "generate")
+    if settings.tools.execute:
+        builder.add_node("tools", partial(run_tools, settings=settings.tools))
+        builder.add_edge("retrieve", "tools")
+        builder.add_edge("tools", "generate")
+    else:
+        builder.add_edge("retrieve", "generate")
     builder.add_edge("generate", "verify")
     builder.add_edge("verify", END)
     if checkpointer == "default":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -410,13 +409,3 @@ def describe_models(settings: Settings) -> list[dict[str, Any]]:
         }
     )
     return rows
-
-
-def model_label(settings: Settings) -> str:
-    """A short name for reports: the preset name, or a path's stem."""
-    name = settings.model.preset
-    return name if name in PRESETS or name == "tuned" else Path(name).stem
-
-
-def to_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, indent=2)

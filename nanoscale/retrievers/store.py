@@ -210,9 +210,6 @@ class KnowledgeBaseStore:
         self._prune(kb_dir, keep=version_name)
         return kb_dir / version_name
 
-    def delete(self, name: str) -> None:
-        shutil.rmtree(self.index_dir / check_kb_name(name), ignore_errors=True)
-
     @staticmethod
     def _prune(kb_dir: Path, keep: str) -> None:
         """Drop superseded versions and partial folders left by interrupted runs."""

@@ -118,3 +118,19 @@ def condense(text: str, max_bytes: int = 16_384, context: int = 2) -> str:
         body = body[body.find("\n") + 1 :]
         note += "; oldest kept lines cut to fit the size cap"
     return f"{body}\n{note}]"
+
+
+def read_log_file(path: str, max_bytes: int, tail_bytes: int = 5_000_000) -> str | None:
+    """A local log file named by the user, read from its end and condensed; None if not a file."""
+    from pathlib import Path
+
+    candidate = Path(path.strip()).expanduser()
+    if "\n" in path.strip() or not candidate.is_file():
+        return None
+    with candidate.open("rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(max(0, size - tail_bytes))
+        data = handle.read()
+    if b"\x00" in data[:8192]:
+        return None
+    return condense(data.decode("utf-8", errors="replace"), max_bytes)

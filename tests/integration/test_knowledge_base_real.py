@@ -45,3 +45,48 @@ def test_project_kb_answers_its_own_questions(project_kb, embeddings):
     for query, expected in expectations.items():
         top = searcher.search(query, k=3)
         assert top and top[0].chunk["source"] == expected, (query, [h.chunk["source"] for h in top])
+
+
+@pytest.mark.skipif(not ECR.is_dir(), reason="../shared/corpora/awsdocs is not present")
+def test_killing_an_ingest_midway_leaves_the_previous_index(tmp_path, embeddings):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from nanoscale.config import Settings
+    from nanoscale.retrievers.store import KnowledgeBaseStore
+
+    env = {**os.environ, "NANOSCALE_DATA_DIR": str(tmp_path)}
+    first = ECR / "common-errors-docker.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "nanoscale.cli", "ingest", str(first), "--kb", "k"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    settings = Settings.load(overrides={"data_dir": str(tmp_path)}, env={})
+    before = KnowledgeBaseStore(settings.index_dir).load(
+        "k", "sentence-transformers/all-MiniLM-L6-v2", EMBEDDING_DIM
+    )
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nanoscale.cli", "ingest", str(ECR), "--kb", "k", "--rebuild"],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    seen = ""
+    while "embedding into" not in seen:
+        char = process.stderr.read(1)
+        assert char, "ingest ended before embedding started"
+        seen += char
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=120) == 130
+    after = KnowledgeBaseStore(settings.index_dir).load(
+        "k", "sentence-transformers/all-MiniLM-L6-v2", EMBEDDING_DIM
+    )
+    assert after.size == before.size and list(after.files) == ["common-errors-docker.md"]

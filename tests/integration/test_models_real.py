@@ -71,7 +71,7 @@ def test_a_corrupted_chunk_is_caught_by_the_checksum(tmp_path, monkeypatch):
 def test_minilm_embeddings(embeddings):
     vector = embeddings.embed_query("pod stuck in ImagePullBackOff")
     assert len(vector) == models.EMBEDDING_DIM
-    assert abs(sum(v * v for v in vector) - 1.0) < 1e-3
+    assert abs(sum(v * v for v in vector) - 1.0) < 5e-3  # normalised in bf16 on CPUs with bf16 units
 
 
 def test_openai_backend_against_llama_cpp_server():

@@ -75,3 +75,23 @@ def test_models_and_config_json(tmp_path, capsys):
 def test_console_script_is_installed():
     result = subprocess.run([sys.executable, "-m", "nanoscale.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "ingest" in result.stdout
+
+
+def test_chat_turns_with_clarification(monkeypatch, capsys, settings):
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from nanoscale import cli
+    from nanoscale.engine import Engine
+    from nanoscale.resources import Resources
+
+    model = FakeListChatModel(responses=["Attach the ECR read-only policy to the instance role."])
+    engine = Engine(settings, Resources(model, None, None, len), checkpointer=InMemorySaver())
+    monkeypatch.setattr(cli, "_engine", lambda args: engine)
+    replies = iter(["EC2 cannot pull image from ECR", "eu-west-1", "/quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(replies))
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert "which AWS region" in out
+    assert "Attach the ECR read-only policy" in out
+    assert "Still missing" not in out
