@@ -37,7 +37,7 @@ prepare: setup
 	$(NANOSCALE) prepare
 
 run: prepare
-	$(NANOSCALE) chat
+	$(NANOSCALE) serve
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

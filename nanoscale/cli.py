@@ -230,6 +230,48 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- serving / traces
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from nanoscale.app.server import create_app
+
+    overrides = {"server.host": args.host, "server.port": args.port}
+    settings = _settings(args)
+    for key, value in overrides.items():
+        if value is not None:
+            section, name = key.split(".")
+            setattr(getattr(settings, section), name, value)
+    app = create_app(settings)
+    print(f"serving on http://{settings.server.host}:{settings.server.port} (UI at /ui, API docs at /docs)")
+    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_level="warning")
+    return 0
+
+
+def cmd_traces(args: argparse.Namespace) -> int:
+    from nanoscale.app.tracing import TraceStore
+    from nanoscale.app.ui import trace_outline
+
+    store = TraceStore(_settings(args).traces_path)
+    if args.action == "list":
+        for trace in store.list_traces(args.limit):
+            print(
+                f"{trace['trace_id']}  {trace['start_time']}  thread={trace['thread_id']}  {trace['name']}"
+                f"{'  ERROR' if trace['error'] else ''}"
+            )
+        return 0
+    if not args.trace_id:
+        raise InputError(f"`nanoscale traces {args.action}` needs a trace id")
+    tree = store.tree(args.trace_id)
+    if args.action == "show":
+        print("\n".join(trace_outline(tree)))
+    else:
+        _print_json(tree)
+    return 0
+
+
 # ---------------------------------------------------------------------------- models / config
 
 
@@ -307,6 +349,17 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--mmr", action="store_true", help="diversify hits (maximal marginal relevance)")
     search.add_argument("--json", action="store_true", help="print hits as JSON")
     search.set_defaults(func=cmd_search)
+
+    serve = sub.add_parser("serve", parents=[common, model, kb], help="REST API, LangServe and the web UI")
+    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.set_defaults(func=cmd_serve)
+
+    traces = sub.add_parser("traces", parents=[common], help="inspect stored traces")
+    traces.add_argument("action", choices=["list", "show", "export"])
+    traces.add_argument("trace_id", nargs="?")
+    traces.add_argument("--limit", type=int, default=20)
+    traces.set_defaults(func=cmd_traces)
 
     prepare = sub.add_parser("prepare", parents=[common, model], help="assemble the model, ingest data/raw")
     prepare.set_defaults(func=cmd_prepare)

@@ -38,6 +38,7 @@ class AskResult:
     unsupported_sentences: list[str] = field(default_factory=list)
     invalid_aws_actions: list[str] = field(default_factory=list)
     observations: list[dict[str, Any]] = field(default_factory=list)
+    trace_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,8 +60,15 @@ def check_thread_id(thread_id: str) -> str:
 class Engine:
     """Holds the settings, the loaded resources and the compiled graph (built on first use)."""
 
-    def __init__(self, settings: Settings, resources: Resources | None = None, checkpointer: Any = "default"):
+    def __init__(
+        self,
+        settings: Settings,
+        resources: Resources | None = None,
+        checkpointer: Any = "default",
+        callbacks: list | None = None,
+    ):
         self.settings = settings
+        self.callbacks = callbacks or []
         self._resources = resources
         self._checkpointer = checkpointer
         self._graph = None
@@ -76,10 +84,22 @@ class Engine:
             )
         return self._graph
 
-    def _config(self, thread_id: str, callbacks: list | None = None) -> dict[str, Any]:
+    @property
+    def resources(self) -> Resources:
+        """The loaded model, retriever and embeddings (loading them on first use)."""
+        self.graph  # noqa: B018 - builds the graph, which loads the resources
+        assert self._resources is not None
+        return self._resources
+
+    @property
+    def ready(self) -> bool:
+        return self._graph is not None
+
+    def _config(self, thread_id: str, run_id: uuid.UUID | None = None) -> dict[str, Any]:
         config: dict[str, Any] = {"configurable": {"thread_id": thread_id}}
-        if callbacks:
-            config["callbacks"] = callbacks
+        if run_id is not None:
+            config["run_id"] = run_id
+            config["callbacks"] = self.callbacks
         return config
 
     def waiting(self, thread_id: str) -> bool:
@@ -131,14 +151,17 @@ class Engine:
         return {"question": text, "slots": given} if given else {"question": text}
 
     def _run(self, graph_input: Any, thread_id: str, on_token: Callable[[str], None] | None) -> AskResult:
-        config = self._config(check_thread_id(thread_id))
+        run_id = uuid.uuid4()
+        config = self._config(check_thread_id(thread_id), run_id)
         if on_token is None:
             self.graph.invoke(graph_input, config)
         else:
             for chunk, metadata in self.graph.stream(graph_input, config, stream_mode="messages"):
                 if metadata.get("langgraph_node") == "generate" and isinstance(chunk.content, str):
                     on_token(chunk.content)
-        return self.result(thread_id)
+        result = self.result(thread_id)
+        result.trace_id = str(run_id)
+        return result
 
     def result(self, thread_id: str) -> AskResult:
         """The thread's current outcome: its pending question, or its final answer."""

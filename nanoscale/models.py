@@ -288,7 +288,6 @@ def _llamacpp_chat(gguf: Path, settings: Settings) -> BaseChatModel:
         temperature=0.0 if model.deterministic else model.temperature,
         seed=model.seed,
         verbose=False,
-        streaming=False,
     )
 
 

@@ -27,6 +27,7 @@ _EVIDENCE = [
         r"message|stderr|says|said|output)\s*[:=]\s*\S",
         re.IGNORECASE,
     ),
+    re.compile(r":\s*['\"]?[A-Z][\w.-]*(\s+\S+){2,}"),  # a message quoted after a colon
     re.compile(r"\bexit(ed)?\s*(with\s*)?(code|status)?\s*[:=]?\s*-?\d+\b", re.IGNORECASE),
     re.compile(
         r"\b(status|code|http|returns?|returned|got|getting|with)\s*[:=]?\s*[1-5]\d\d\b", re.IGNORECASE

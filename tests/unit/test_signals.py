@@ -206,3 +206,14 @@ def test_condense_keeps_errors_collapses_repeats_and_caps():
     assert out.count("ERROR upstream timeout") == 1
     assert "[condensed:" in out
     assert logs.condense("short log", max_bytes=4096) == "short log"
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("systemd unit fails to start: Failed with result 'exit-code'", False),
+        ("the deploy fails: what should I check", True),
+    ],
+)
+def test_error_text_after_a_colon_counts_as_evidence(question, asks):
+    assert ("logs" in missing_slots(question, {})) is asks

@@ -1,0 +1,1 @@
+"""Serving: the FastAPI + LangServe server, the Gradio UI and the SQLite trace store."""

@@ -1,0 +1,179 @@
+"""A LangChain tracer that stores every run in SQLite as it happens, secrets redacted.
+
+Each row is one run (graph, node, chat model, retriever, tool): its id, trace id, parent,
+dotted order, name, type, inputs, outputs, error, times, tags and metadata (with the
+LangGraph ``thread_id`` and ``langgraph_node``). Traces can be listed, shown as a tree, and
+exported in LangSmith's run-tree JSON shape.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from langchain_core.tracers.base import BaseTracer
+from langchain_core.tracers.schemas import Run
+
+from nanoscale.errors import InputError
+from nanoscale.tools.redact import redact_data
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, parent_run_id TEXT, dotted_order TEXT,
+    name TEXT, run_type TEXT, inputs TEXT, outputs TEXT, error TEXT,
+    start_time TEXT, end_time TEXT, tags TEXT, metadata TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_trace ON runs (trace_id);
+CREATE INDEX IF NOT EXISTS runs_start ON runs (start_time);
+"""
+_METADATA_KEYS = ("thread_id", "langgraph_node", "langgraph_step", "ls_model_name", "ls_provider")
+
+
+def plain(value: Any, depth: int = 0) -> Any:
+    """JSON-ready copy of run inputs/outputs (messages, documents, pydantic models, dataclasses)."""
+    if depth > 12:
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [plain(v, depth + 1) for v in value]
+    if hasattr(value, "model_dump"):
+        return plain(value.model_dump(), depth + 1)
+    if hasattr(value, "__dataclass_fields__"):
+        return plain(vars(value), depth + 1)
+    return str(value)
+
+
+class TraceStore:
+    """The SQLite file behind the tracer and the trace routes/commands."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = sqlite3.connect(path, check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._connection.executescript(_SCHEMA)
+
+    def upsert(self, row: dict[str, Any]) -> None:
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        updates = ", ".join(f"{c}=excluded.{c}" for c in row if c != "id")
+        with self._lock:
+            self._connection.execute(
+                f"INSERT INTO runs ({columns}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}",
+                list(row.values()),
+            )
+            self._connection.commit()
+
+    def list_traces(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Root runs, newest first, with their thread and duration."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT id, name, start_time, end_time, error, metadata, inputs FROM runs "
+                "WHERE parent_run_id IS NULL ORDER BY start_time DESC LIMIT ?",
+                (max(1, min(limit, 1000)),),
+            ).fetchall()
+        out = []
+        for run_id, name, start, end, error, metadata, inputs in rows:
+            out.append(
+                {
+                    "trace_id": run_id,
+                    "name": name,
+                    "start_time": start,
+                    "end_time": end,
+                    "error": error,
+                    "thread_id": json.loads(metadata or "{}").get("thread_id"),
+                    "inputs": json.loads(inputs or "{}"),
+                }
+            )
+        return out
+
+    def runs(self, trace_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            cursor = self._connection.execute(
+                "SELECT * FROM runs WHERE trace_id = ? ORDER BY dotted_order, start_time", (trace_id,)
+            )
+            names = [d[0] for d in cursor.description]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        if not rows:
+            raise InputError(f"unknown trace '{trace_id}'")
+        for row in rows:
+            for key in ("inputs", "outputs", "tags", "metadata"):
+                row[key] = json.loads(row[key]) if row[key] else None
+        return rows
+
+    def tree(self, trace_id: str) -> dict[str, Any]:
+        """The trace as nested runs, in LangSmith's run-tree shape (``child_runs``)."""
+        runs = self.runs(trace_id)
+        nodes = {
+            row["id"]: {
+                "id": row["id"],
+                "name": row["name"],
+                "run_type": row["run_type"],
+                "trace_id": row["trace_id"],
+                "parent_run_id": row["parent_run_id"],
+                "dotted_order": row["dotted_order"],
+                "start_time": row["start_time"],
+                "end_time": row["end_time"],
+                "inputs": row["inputs"],
+                "outputs": row["outputs"],
+                "error": row["error"],
+                "tags": row["tags"] or [],
+                "extra": {"metadata": row["metadata"] or {}},
+                "child_runs": [],
+            }
+            for row in runs
+        }
+        root = None
+        for node in nodes.values():
+            parent = nodes.get(node["parent_run_id"])
+            if parent is None:
+                root = root or node
+            else:
+                parent["child_runs"].append(node)
+        return root
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+
+class SQLiteTracer(BaseTracer):
+    """Writes each run when it starts and again when it ends."""
+
+    def __init__(self, store: TraceStore) -> None:
+        super().__init__()
+        self.store = store
+
+    def _persist_run(self, run: Run) -> None:
+        """Runs are stored as they happen (_on_run_create/_on_run_update)."""
+
+    def _row(self, run: Run) -> dict[str, Any]:
+        metadata = (run.extra or {}).get("metadata", {})
+        kept = {k: metadata[k] for k in _METADATA_KEYS if k in metadata}
+        return {
+            "id": str(run.id),
+            "trace_id": str(run.trace_id or run.id),
+            "parent_run_id": str(run.parent_run_id) if run.parent_run_id else None,
+            "dotted_order": run.dotted_order,
+            "name": run.name,
+            "run_type": run.run_type,
+            "inputs": json.dumps(redact_data(plain(run.inputs)), default=str),
+            "outputs": json.dumps(redact_data(plain(run.outputs)), default=str) if run.outputs else None,
+            "error": redact_data(run.error) if run.error else None,
+            "start_time": run.start_time.isoformat() if run.start_time else None,
+            "end_time": run.end_time.isoformat() if run.end_time else None,
+            "tags": json.dumps(run.tags or []),
+            "metadata": json.dumps(redact_data(plain(kept)), default=str),
+        }
+
+    def _on_run_create(self, run: Run) -> None:
+        self.store.upsert(self._row(run))
+
+    def _on_run_update(self, run: Run) -> None:
+        self.store.upsert(self._row(run))

@@ -1,0 +1,167 @@
+"""The Gradio UI mounted at /ui: the chat (clarification questions as assistant turns, streamed
+tokens, sources, unverified sentences marked), recent traces as trees, and evaluation runs."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from nanoscale.app.tracing import TraceStore
+    from nanoscale.config import Settings
+    from nanoscale.engine import AskResult, Engine
+
+
+def render_result(result: AskResult) -> str:
+    """An answer as Markdown: marked sentences, invented AWS names, numbered sources."""
+    if result.status == "needs_input":
+        return result.text
+    parts = [result.marked_answer()]
+    if result.unsupported_sentences:
+        parts.append("_Sentences marked [unverified] are not supported by the retrieved context._")
+    if result.invalid_aws_actions:
+        parts.append(
+            "**Not real AWS actions/commands:** " + ", ".join(f"`{a}`" for a in result.invalid_aws_actions)
+        )
+    if result.sources:
+        lines = [
+            f"[{s['n']}] {s['kb']}:{s['source']}" + (f" > {s['section']}" if s.get("section") else "")
+            for s in result.sources
+        ]
+        parts.append("**Sources**\n" + "\n".join(f"- {line}" for line in lines))
+    return "\n\n".join(parts)
+
+
+def trace_outline(node: dict[str, Any], depth: int = 0) -> list[str]:
+    """One line per run: indentation for nesting, name, type, duration."""
+    from datetime import datetime
+
+    duration = ""
+    if node.get("start_time") and node.get("end_time"):
+        seconds = (
+            datetime.fromisoformat(node["end_time"]) - datetime.fromisoformat(node["start_time"])
+        ).total_seconds()
+        duration = f" {seconds * 1000:.0f} ms"
+    error = " ERROR" if node.get("error") else ""
+    lines = [f"{'  ' * depth}- {node['name']} ({node['run_type']}){duration}{error}"]
+    for child in node.get("child_runs", []):
+        lines.extend(trace_outline(child, depth + 1))
+    return lines
+
+
+def mount_ui(app: FastAPI, engine: Engine, store: TraceStore, settings: Settings) -> None:
+    import gradio as gr
+
+    from nanoscale.app.server import eval_runs
+
+    def respond(message: str, history: list[dict], thread_id: str | None):
+        message = (message or "").strip()
+        if not message:
+            yield history, thread_id, ""
+            return
+        history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+        yield history, thread_id, ""
+        events: queue.Queue = queue.Queue()
+
+        def work() -> None:
+            try:
+                events.put(
+                    ("result", engine.send(message, thread_id, on_token=lambda t: events.put(("token", t))))
+                )
+            except Exception as exc:  # noqa: BLE001 - shown to the user as the assistant's turn
+                events.put(("error", str(exc)))
+
+        threading.Thread(target=work, daemon=True).start()
+        text = ""
+        while True:
+            kind, value = events.get()
+            if kind == "token":
+                text += value
+                history[-1]["content"] = text
+                yield history, thread_id, ""
+                continue
+            if kind == "error":
+                history[-1]["content"] = f"Error: {value}"
+                yield history, thread_id, ""
+                return
+            history[-1]["content"] = render_result(value)
+            yield history, value.thread_id, ""
+            return
+
+    def list_traces() -> list[list[Any]]:
+        return [
+            [t["trace_id"], t["name"], t["thread_id"], t["start_time"], bool(t["error"])]
+            for t in store.list_traces(50)
+        ]
+
+    def show_trace(trace_id: str) -> tuple[str, str]:
+        try:
+            tree = store.tree(trace_id.strip())
+        except Exception as exc:  # noqa: BLE001 - an unknown id is shown, not raised
+            return str(exc), ""
+        return "\n".join(trace_outline(tree)), json.dumps(tree, indent=1)[:200_000]
+
+    def list_evals() -> list[list[Any]]:
+        rows = []
+        for run in eval_runs(settings.runs_dir):
+            for system in run["systems"] if isinstance(run["systems"], list) else []:
+                rows.append(
+                    [
+                        run["run"],
+                        system.get("system"),
+                        system.get("cases"),
+                        system.get("keyword_coverage"),
+                        system.get("clarification_accuracy"),
+                        system.get("groundedness"),
+                        system.get("hallucination_rate"),
+                        system.get("invalid_aws_actions"),
+                    ]
+                )
+        return rows
+
+    with gr.Blocks(title="OpenNanoScaleLLM") as blocks:
+        gr.Markdown("## OpenNanoScaleLLM: grounded DevOps troubleshooting")
+        with gr.Tab("Chat"):
+            thread = gr.State(None)
+            chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat")
+            box = gr.Textbox(
+                placeholder="Describe the problem, e.g. EC2 cannot pull image from ECR",
+                label="Message",
+                elem_id="message",
+            )
+            new = gr.Button("New conversation")
+            box.submit(respond, [box, chatbot, thread], [chatbot, thread, box])
+            new.click(lambda: ([], None, ""), None, [chatbot, thread, box])
+        with gr.Tab("Evaluations"):
+            gr.Markdown("Runs written by `nanoscale eval` (one row per system).")
+            evals = gr.Dataframe(
+                headers=[
+                    "run",
+                    "system",
+                    "cases",
+                    "keyword coverage",
+                    "clarification",
+                    "groundedness",
+                    "hallucination rate",
+                    "invalid AWS actions",
+                ],
+                value=list_evals,
+                interactive=False,
+            )
+            gr.Button("Refresh").click(list_evals, None, evals)
+        with gr.Tab("Traces"):
+            table = gr.Dataframe(
+                headers=["trace id", "name", "thread", "started", "error"],
+                value=list_traces,
+                interactive=False,
+            )
+            gr.Button("Refresh").click(list_traces, None, table)
+            trace_id = gr.Textbox(label="Trace id")
+            outline = gr.Textbox(label="Run tree (node, type, duration)", lines=14)
+            raw = gr.Code(label="Runs with inputs and outputs", language="json")
+            trace_id.submit(show_trace, trace_id, [outline, raw])
+    gr.mount_gradio_app(app, blocks, path="/ui")
