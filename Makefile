@@ -45,6 +45,10 @@ test: setup
 unit: setup
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
+bench: prepare
+	$(PY) benchmarks/retrieval.py
+	$(PY) benchmarks/load.py
+
 lint: setup
 	$(VENV)/bin/ruff check nanoscale tests benchmarks
 

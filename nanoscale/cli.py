@@ -86,9 +86,12 @@ def _print_result(result, as_json: bool, streamed: bool = False) -> None:
 
 
 def _engine(args: argparse.Namespace):
+    """The engine with its runs traced into the data directory's trace store."""
+    from nanoscale.app.tracing import SQLiteTracer, TraceStore
     from nanoscale.engine import Engine
 
-    return Engine(_settings(args))
+    settings = _settings(args)
+    return Engine(settings, callbacks=[SQLiteTracer(TraceStore(settings.traces_path))])
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

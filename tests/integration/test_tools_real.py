@@ -196,6 +196,11 @@ def test_cli_runs_checks_cites_them_and_leaks_no_secret(world, project_kb):
     tools = {o["tool"]: o for o in result["observations"]}
     assert "cannot pull from ECR" in tools["iam.ecr_pull_permissions"]["text"]
     assert KEY_ID not in out.stdout + out.stderr and SECRET not in out.stdout + out.stderr
+    from nanoscale.app.tracing import TraceStore
+
+    trace = json.dumps(TraceStore(TEST_DATA / "traces.sqlite").tree(result["trace_id"]))
+    assert "tool:iam.ecr_pull_permissions" in trace
+    assert KEY_ID not in trace and SECRET not in trace
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
