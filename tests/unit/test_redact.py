@@ -49,6 +49,10 @@ SECRET_SAMPLES = [
         "b3BlbnNzaC1rZXktdjEAAAAA",
     ),
     ("refresh_token=1//0gabcdefghijklmnop", "1//0gabcdefghijklmnop"),
+    (
+        "my key is AKIAIOSFODNN7EXAMPLE and secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    ),
 ]
 
 KEEP_SAMPLES = [
