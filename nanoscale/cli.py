@@ -233,6 +233,36 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- evaluation
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import time
+
+    from nanoscale.evals.cases import load_cases
+    from nanoscale.evals.report import record, table, write_run
+    from nanoscale.evals.runner import run_system, summarise
+
+    cases = load_cases(args.cases)[: args.limit or None]
+    systems = args.compare or [args.system]
+    base_settings = _settings(args)
+    run_id = f"eval-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(args.out) if args.out else base_settings.runs_dir / run_id
+    rows, summaries = [], []
+    for system in systems:
+        system_rows = run_system(system, cases, _settings(args), progress=not args.json)
+        rows.extend(system_rows)
+        summaries.append(summarise(system_rows))
+    written = write_run(out, rows, summaries, args.cases)
+    record(base_settings.data_dir / "evals.sqlite", out.name, summaries)
+    if args.json:
+        _print_json(summaries)
+    else:
+        print(table(summaries))
+        print(f"\nwritten: {', '.join(str(p) for p in written)}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- serving / traces
 
 
@@ -352,6 +382,19 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--mmr", action="store_true", help="diversify hits (maximal marginal relevance)")
     search.add_argument("--json", action="store_true", help="print hits as JSON")
     search.set_defaults(func=cmd_search)
+
+    evaluate = sub.add_parser("eval", parents=[common, model, kb], help="evaluate systems on eval cases")
+    evaluate.add_argument(
+        "--cases", default=str(REPO_ROOT / "data" / "eval" / "cases.jsonl"), help="JSONL cases"
+    )
+    evaluate.add_argument("--system", choices=["base", "rag", "tuned"], default="rag")
+    evaluate.add_argument(
+        "--compare", nargs="+", choices=["base", "rag", "tuned"], help="several systems side by side"
+    )
+    evaluate.add_argument("--out", help="output folder (default: <data dir>/runs/eval-<time>)")
+    evaluate.add_argument("--limit", type=int, help="only the first N cases")
+    evaluate.add_argument("--json", action="store_true", help="print the summaries as JSON")
+    evaluate.set_defaults(func=cmd_eval)
 
     serve = sub.add_parser("serve", parents=[common, model, kb], help="REST API, LangServe and the web UI")
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")

@@ -57,7 +57,16 @@ GLOBAL_SERVICES: dict[str, tuple[str, ...]] = {
         r"?access ?denied",
         r"?permission",
     ),
-    "sts": (r"\bsts\b", r"who ?am ?i", r"caller identity", r"which (identity|user|role) am i"),
+    "sts": (
+        r"\bsts\b",
+        r"who ?am ?i",
+        r"caller identity",
+        r"which (identity|user|role) am i",
+        r"expired ?token",
+        r"\bcredentials\b",
+        r"session token",
+        r"access key",
+    ),
     "s3": (r"\bs3\b", r"?\bbucket\b"),
     "route53": (r"route ?53",),
     "cloudfront": (r"cloudfront",),
@@ -66,9 +75,13 @@ GLOBAL_SERVICES: dict[str, tuple[str, ...]] = {
 _TROUBLE = re.compile(
     r"\b(can ?not|can't|cannot|unable|fail\w*|error\w*|denied|timeout|timed out|time out|not working|"
     r"doesn't|does not|won't|will not|isn't|stuck|broken|unreachable|refus\w*|crash\w*|pending|"
-    r"hang\w*|slow|problem|issue|wrong|missing|no longer|stopped|throttl\w*|unhealthy|rollback\w*|"
-    r"[45]\d\d)\b",
+    r"hang\w*|slow|problem|issue|wrong|missing|no longer|stopped|stopping|throttl\w*|unhealthy|rollback\w*|"
+    r"in a loop|keeps? \w+ing|disappear\w*|[45]\d\d|\w+(error|exception))\b",
     re.IGNORECASE,
+)
+# A quoted authorization failure is about IAM, which is global: no region is needed to explain it.
+_AUTHZ_ERROR = re.compile(
+    r"not authorized to perform|access ?denied|accessdeniedexception|unauthorizedoperation", re.IGNORECASE
 )
 _OWN_RESOURCE = re.compile(
     r"\b(my|our|the|this)\s+(\w+\s+)?(instance|cluster|function|repo(sitory)?|service|task|stack|"
@@ -175,7 +188,7 @@ def is_aws_question(text: str) -> bool:
 
 def needs_region(text: str) -> bool:
     """A region-scoped resource being troubleshot (or named as one's own) and no region given."""
-    if not _matches(text, REGIONAL_SERVICES):
+    if not _matches(text, REGIONAL_SERVICES) or _AUTHZ_ERROR.search(text):
         return False
     if re.search(
         r"\b(what is|difference between|explain|compare)\b", text, re.IGNORECASE

@@ -15,7 +15,7 @@ _FAILURE = re.compile(
     r"stopped working|started failing|broken|is down|went down|goes down|hang(s|ing)?|stuck|"
     r"exits immediately|exited|errors? out|throw(s|ing)? (an )?errors?|getting (an )?errors?|"
     r"gives? (an )?errors?|returns? (an )?error|not working|unhealthy|oomkill\w*|evicted|"
-    r"red build|build is red|pipeline is red|does ?n[o']t work)\b",
+    r"red build|build is red|pipeline is red|does ?n[o']t work|in a loop|keeps? stopping)\b",
     re.IGNORECASE,
 )
 _EVIDENCE = [
@@ -39,6 +39,11 @@ _EVIDENCE = [
     ),
     re.compile(r"\b[A-Z][a-zA-Z]+(Exception|Error|Denied|Fault|NotFound|Forbidden)\b"),
     re.compile(r"\b(E[A-Z]{3,}|SIG[A-Z]{3,4}|OOMKilled|x509|segfault|errno\s*\d+)\b"),
+    re.compile(  # AWS error codes that carry no Error/Exception suffix
+        r"\b(ExpiredToken|AccessDenied|NoSuch(Key|Bucket|Entity)|SignatureDoesNotMatch|InvalidClientTokenId|"
+        r"Insufficient\w+Capacity|\w+LimitExceeded|RequestTimeTooSkewed|Throttling|SlowDown|BucketNotEmpty|"
+        r"UnauthorizedOperation|MalformedPolicyDocument|\w+AlreadyExists|[A-Z]+_(ROLLBACK|FAILED|COMPLETE)\w*)\b"
+    ),
     re.compile(
         r"(no basic auth credentials|permission denied|connection refused|connection timed out|"
         r"no space left on device|certificate verify failed|manifest unknown|could not resolve host|"

@@ -1,0 +1,1 @@
+"""Evaluation: the case schema, metrics, the conversation-playing runner and its reports."""

@@ -1,0 +1,164 @@
+"""Play each case against a system and score it.
+
+`base` is the model alone (no retrieval, no signals); `rag` is the full graph; `tuned` is the full
+graph on the merged LoRA model. Conversations are played as design.md says: ask, record what
+the system asked for, resume with the case's answers ("I don't know" for a slot with none), at
+most 3 clarification turns, then score the final answer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from tqdm import tqdm
+
+from nanoscale.aws_catalog import invalid_references
+from nanoscale.config import Settings
+from nanoscale.engine import Engine
+from nanoscale.evals import metrics
+from nanoscale.evals.cases import Case
+from nanoscale.grounding import judge, split_sentences
+from nanoscale.resources import Resources
+
+SYSTEMS = ("base", "rag", "tuned")
+BASE_PROMPT = "You are a DevOps troubleshooting assistant. Answer the question concisely and concretely."
+MAX_TURNS = 3
+
+
+@dataclass
+class Played:
+    """What a system did with one case."""
+
+    answer: str
+    asked: list[str]
+    supported: int
+    unsupported: int
+    invalid: list[str]
+    turns: int
+
+
+def label(system: str, settings: Settings) -> str:
+    return f"{system}@{settings.model.preset}"
+
+
+def reply_for(asked: list[str], case: Case) -> str:
+    """The simulated user's reply: the case's answers for the asked slots, else "I don't know"."""
+    known = [case.answers[slot] for slot in asked if slot in case.answers]
+    return "; ".join(known) if known else "I don't know"
+
+
+def play_graph(engine: Engine, case: Case) -> Played:
+    result = engine.send(case.question)
+    turns = 0
+    asked: list[str] = []
+    while result.status == "needs_input" and turns < MAX_TURNS:
+        asked.extend(s for s in result.asked if s not in asked)
+        turns += 1
+        result = engine.send(reply_for(result.asked, case), result.thread_id)
+    asked.extend(s for s in result.asked if s not in asked)
+    judged = len(split_sentences(result.answer))
+    unsupported = len(result.unsupported_sentences)
+    return Played(result.answer, asked, judged - unsupported, unsupported, result.invalid_aws_actions, turns)
+
+
+def play_base(resources: Resources, settings: Settings, case: Case) -> Played:
+    response = resources.chat_model.invoke([SystemMessage(BASE_PROMPT), HumanMessage(case.question)])
+    answer = str(response.content).strip()
+    judgements = judge(
+        split_sentences(answer),
+        [case.question],
+        resources.embed,
+        settings.graph.support_similarity,
+        settings.graph.support_overlap,
+    )
+    unsupported = sum(1 for j in judgements if not j.supported)
+    return Played(
+        answer,
+        [],
+        len(judgements) - unsupported,
+        unsupported,
+        invalid_references(answer, settings.cache_dir),
+        0,
+    )
+
+
+def score(case: Case, played: Played, system: str, latency: float, tokens: int) -> dict[str, Any]:
+    clarification = metrics.clarification(played.asked, case.must_ask)
+    return {
+        "id": case.id,
+        "category": case.category,
+        "system": system,
+        "question": case.question,
+        "asked": played.asked,
+        "must_ask": case.must_ask,
+        "answer": played.answer,
+        "keyword_coverage": metrics.keyword_coverage(played.answer, case.expected_keywords),
+        "clarification_correct": clarification["correct"],
+        "slot_precision": clarification["precision"],
+        "slot_recall": clarification["recall"],
+        "groundedness": metrics.groundedness(played.supported, played.unsupported),
+        "hallucinated": played.unsupported > 0,
+        "invalid_aws_actions": played.invalid,
+        "turns": played.turns,
+        "latency_s": round(latency, 3),
+        "tokens": tokens,
+    }
+
+
+def run_system(
+    system: str, cases: list[Case], settings: Settings, progress: bool = True
+) -> list[dict[str, Any]]:
+    """Every case against one system, in order, deterministic decoding."""
+    if system not in SYSTEMS:
+        raise ValueError(f"unknown system {system}")
+    settings.model.deterministic = True
+    if system == "tuned":
+        settings.model.preset = "tuned"
+    name = label(system, settings)
+    if system == "base":
+        from nanoscale.models import load_chat_model, load_embeddings
+        from nanoscale.resources import token_counter
+
+        model = load_chat_model(settings)
+        resources = Resources(model, None, load_embeddings(settings).embed_documents, token_counter(model))
+        engine = None
+    else:
+        resources = Resources.load(settings)
+        engine = Engine(settings, resources=resources, checkpointer=InMemorySaver())
+    rows = []
+    for case in tqdm(cases, desc=name, unit="case", disable=not progress):
+        started = time.perf_counter()
+        played = play_base(resources, settings, case) if engine is None else play_graph(engine, case)
+        tokens = resources.count_tokens(played.answer)
+        rows.append(score(case, played, name, time.perf_counter() - started, tokens))
+    return rows
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One system's aggregate, overall and per category."""
+
+    def aggregate(subset: list[dict[str, Any]]) -> dict[str, Any]:
+        latencies = sorted(r["latency_s"] for r in subset)
+        return {
+            "cases": len(subset),
+            "keyword_coverage": metrics.average(r["keyword_coverage"] for r in subset),
+            "clarification_accuracy": metrics.average(r["clarification_correct"] for r in subset),
+            "slot_precision": metrics.average(r["slot_precision"] for r in subset),
+            "slot_recall": metrics.average(r["slot_recall"] for r in subset),
+            "groundedness": metrics.average(r["groundedness"] for r in subset),
+            "hallucination_rate": metrics.average(r["hallucinated"] for r in subset),
+            "invalid_aws_actions": sum(len(r["invalid_aws_actions"]) for r in subset),
+            "latency_p50_s": latencies[len(latencies) // 2] if latencies else None,
+            "tokens_mean": metrics.average(r["tokens"] for r in subset),
+        }
+
+    categories = sorted({r["category"] for r in rows})
+    return {
+        "system": rows[0]["system"] if rows else "",
+        **aggregate(rows),
+        "by_category": {c: aggregate([r for r in rows if r["category"] == c]) for c in categories},
+    }
