@@ -244,6 +244,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from nanoscale.evals.runner import run_system, summarise
 
     cases = load_cases(args.cases)[: args.limit or None]
+    if args.sample and args.sample < len(cases):
+        cases = [cases[i * len(cases) // args.sample] for i in range(args.sample)]
     systems = args.compare or [args.system]
     base_settings = _settings(args)
     run_id = f"eval-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -393,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--out", help="output folder (default: <data dir>/runs/eval-<time>)")
     evaluate.add_argument("--limit", type=int, help="only the first N cases")
+    evaluate.add_argument("--sample", type=int, help="N cases spread evenly over the file (all categories)")
     evaluate.add_argument("--json", action="store_true", help="print the summaries as JSON")
     evaluate.set_defaults(func=cmd_eval)
 
