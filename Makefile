@@ -50,7 +50,7 @@ bench: prepare
 	$(PY) benchmarks/load.py
 
 lint: setup
-	$(VENV)/bin/ruff check nanoscale tests benchmarks
+	$(VENV)/bin/ruff check nanoscale tests benchmarks examples
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

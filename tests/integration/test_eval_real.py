@@ -17,13 +17,31 @@ pytestmark = pytest.mark.integration
 def test_five_cases_on_the_default_model(project_kb, tmp_path: Path):
     import os
 
-    env = {**os.environ, "NANOSCALE_DATA_DIR": str(TEST_DATA), "NANOSCALE_MODEL_MAX_NEW_TOKENS": "96",
-           "NANOSCALE_RETRIEVAL_KNOWLEDGE_BASES": "default"}
+    env = {
+        **os.environ,
+        "NANOSCALE_DATA_DIR": str(TEST_DATA),
+        "NANOSCALE_MODEL_MAX_NEW_TOKENS": "96",
+        "NANOSCALE_RETRIEVAL_KNOWLEDGE_BASES": "default",
+    }
     out = tmp_path / "eval"
     done = subprocess.run(
-        [sys.executable, "-m", "nanoscale.cli", "eval", "--cases", str(REPO / "data" / "eval" / "cases.jsonl"),
-         "--limit", "5", "--out", str(out), "--json"],
-        env=env, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "nanoscale.cli",
+            "eval",
+            "--cases",
+            str(REPO / "data" / "eval" / "cases.jsonl"),
+            "--limit",
+            "5",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads(done.stdout)[0]

@@ -188,9 +188,8 @@ def test_thread_survives_a_server_restart(project_kb, tmp_path):
         second.stop()
 
 
-def test_remote_runnable_against_the_langserve_route(server):
-    from langserve import RemoteRunnable
+def test_remote_runnable_example_against_the_langserve_route(server):
+    from examples.embedding import ask_remote
 
-    remote = RemoteRunnable(f"{server.base}/graph/")
-    output = remote.invoke({"message": "terraform plan fails: Error acquiring the state lock"})
+    output = ask_remote(f"{server.base}/graph/", "terraform plan fails: Error acquiring the state lock")
     assert output["status"] == "answer" and output["sources"]

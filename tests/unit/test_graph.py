@@ -177,3 +177,11 @@ def test_marked_answer_flags_unsupported_sentences(settings):
     result = engine.ask("Lambda in us-east-1 times out")
     assert result.unsupported_sentences == ["Made-up claim about quantum DNS servers today."]
     assert "[unverified]" in result.marked_answer()
+
+
+def test_the_embedding_example_runs_as_a_node_of_another_app(settings):
+    from examples.embedding import build_ticket_app
+
+    app = build_ticket_app(settings, resources())
+    out = app.invoke({"question": "Lambda in us-east-1 times out"}, config("example"))
+    assert out["summary"].startswith(ANSWER[:40]) and "aws_ecr.md" in out["summary"]
