@@ -30,6 +30,8 @@ def _settings(args: argparse.Namespace):
         "model.allow_network": True if getattr(args, "allow_network", False) else None,
         "tools.execute": True if getattr(args, "execute_tools", False) else None,
         "retrieval.knowledge_bases": getattr(args, "kb_list", None),
+        "server.host": getattr(args, "host", None),
+        "server.port": getattr(args, "port", None),
     }
     return Settings.load(getattr(args, "config", None), overrides)
 
@@ -273,12 +275,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from nanoscale.app.server import create_app
 
-    overrides = {"server.host": args.host, "server.port": args.port}
     settings = _settings(args)
-    for key, value in overrides.items():
-        if value is not None:
-            section, name = key.split(".")
-            setattr(getattr(settings, section), name, value)
     app = create_app(settings)
     print(f"serving on http://{settings.server.host}:{settings.server.port} (UI at /ui, API docs at /docs)")
     uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_level="warning")
