@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nanoscale.errors import InputError, NanoscaleError
+from nanoscale.errors import InputError, ModelNotAvailable, NanoscaleError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_KB = REPO_ROOT / "data" / "raw"
@@ -254,9 +254,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else base_settings.runs_dir / run_id
     rows, summaries = [], []
     for system in systems:
-        system_rows = run_system(system, cases, _settings(args), progress=not args.json)
+        try:
+            system_rows = run_system(system, cases, _settings(args), progress=not args.json)
+        except ModelNotAvailable as exc:
+            if len(systems) == 1:
+                raise
+            print(f"skipped {system}: {exc}", file=sys.stderr)
+            continue
         rows.extend(system_rows)
         summaries.append(summarise(system_rows))
+    if not summaries:
+        raise InputError("no system could be evaluated")
     written = write_run(out, rows, summaries, args.cases)
     record(base_settings.data_dir / "evals.sqlite", out.name, summaries)
     if args.json:

@@ -95,3 +95,12 @@ def test_chat_turns_with_clarification(monkeypatch, capsys, settings):
     assert "which AWS region" in out
     assert "Attach the ECR read-only policy" in out
     assert "Still missing" not in out
+
+
+def test_eval_without_a_tuned_model_says_how_to_make_one(tmp_path, capsys):
+    assert main(["eval", "--data-dir", str(tmp_path), "--system", "tuned", "--limit", "1"]) == 2
+    assert "no tuned model yet" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "question": "q"}\n{broken\n')
+    assert main(["eval", "--data-dir", str(tmp_path), "--cases", str(bad)]) == 2
+    assert "line 2" in capsys.readouterr().err
