@@ -51,3 +51,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def run_cli(*args: str, timeout: int = 300, **env: str):
+    """`nanoscale ARGS` in a subprocess on the test data dir and SmolLM2, with no terminal on stdin."""
+    import subprocess
+    import sys
+
+    environment = {
+        **os.environ,
+        "NANOSCALE_DATA_DIR": str(TEST_DATA),
+        "NANOSCALE_MODEL_PRESET": "smollm2-135m",
+        "NANOSCALE_MODEL_MAX_NEW_TOKENS": "48",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "nanoscale.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+    )

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
@@ -18,7 +15,7 @@ from typing_extensions import TypedDict
 from nanoscale.engine import Engine
 from nanoscale.graph import build_graph
 from nanoscale.resources import Resources
-from tests.integration.conftest import TEST_DATA
+from tests.integration.conftest import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -80,32 +77,11 @@ def test_as_a_node_inside_another_graph(project_kb, resources):
 
 
 def test_cli_needs_input_then_reply_without_a_terminal(project_kb):
-    env = {
-        **os.environ,
-        "NANOSCALE_DATA_DIR": str(TEST_DATA),
-        "NANOSCALE_MODEL_PRESET": "smollm2-135m",
-        "NANOSCALE_MODEL_MAX_NEW_TOKENS": "48",
-    }
-    cli = [sys.executable, "-m", "nanoscale.cli", "ask", "--json"]
-    first = subprocess.run(
-        [*cli, "EC2 cannot pull image from ECR"],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-    )
+    first = run_cli("ask", "--json", "EC2 cannot pull image from ECR")
     assert first.returncode == 0, first.stderr
     waiting = json.loads(first.stdout)
     assert waiting["status"] == "needs_input" and waiting["asked"] == ["region"]
-    second = subprocess.run(
-        [*cli, "--thread", waiting["thread_id"], "--reply", "eu-west-1"],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-    )
+    second = run_cli("ask", "--json", "--thread", waiting["thread_id"], "--reply", "eu-west-1")
     assert second.returncode == 0, second.stderr
     answer = json.loads(second.stdout)
     assert answer["status"] == "answer" and answer["answer"] and answer["sources"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 
@@ -21,7 +19,7 @@ from nanoscale.engine import Engine
 from nanoscale.nodes.tools import run_tools
 from nanoscale.resources import Resources
 from nanoscale.tools import api, aws
-from tests.integration.conftest import TEST_DATA, free_port
+from tests.integration.conftest import TEST_DATA, free_port, run_cli
 
 pytestmark = pytest.mark.integration
 KEY_ID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -166,31 +164,8 @@ def test_hostile_text_never_causes_a_non_allowlisted_call(world, settings):
 
 
 def test_cli_runs_checks_cites_them_and_leaks_no_secret(world, project_kb):
-    env = {
-        **os.environ,
-        "NANOSCALE_DATA_DIR": str(TEST_DATA),
-        "NANOSCALE_MODEL_PRESET": "smollm2-135m",
-        "NANOSCALE_MODEL_MAX_NEW_TOKENS": "48",
-    }
     question = f"my instance {world['blind']} cannot pull from ECR, key {KEY_ID} secret {SECRET}"
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nanoscale.cli",
-            "ask",
-            "--execute-tools",
-            "--region",
-            "us-east-1",
-            "--json",
-            question,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-    )
+    out = run_cli("ask", "--execute-tools", "--region", "us-east-1", "--json", question)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     tools = {o["tool"]: o for o in result["observations"]}
