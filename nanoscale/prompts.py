@@ -107,18 +107,13 @@ def build_messages(
     `window` is what the prompt may use in total (context window minus the answer's tokens);
     `context_budget` caps retrieved context within it.
     """
-    facts = [f"{name}: {redact(value)}" for name, value in slots.items() if name != "logs" and value]
-    sections = []
-    if facts:
-        sections.append("Known from the user: " + "; ".join(facts))
-    if missing:
-        sections.append("Not provided by the user: " + ", ".join(SLOT_NAMES[s] for s in missing))
+    sections = slot_sections(slots, missing)
     logs = slots.get("logs")
-    tail = f"Question: {redact(question)}\n\n{ANSWER_INSTRUCTION}"
+    tail = question_tail(question)
     fixed = count(SYSTEM_PROMPT) + count("\n\n".join(sections)) + count(tail) + 16
     if logs:
         logs_text = _fit(redact(logs), max((window - fixed) // 3, 64), count)
-        sections.append(f"Logs and errors from the user:\n{logs_text}")
+        sections.append(logs_section(logs_text))
         fixed += count(logs_text) + 8
     remaining = max(window - fixed, 0)
 
@@ -147,8 +142,32 @@ def build_messages(
         used.append(document)
         budget -= cost
 
-    context = "Context:\n" + ("\n\n".join(blocks) if blocks else NO_CONTEXT)
+    context = "\n\n".join(blocks) if blocks else NO_CONTEXT
     if observed:
         context += "\n\nTool observations:\n" + "\n".join(observed)
-    body = "\n\n".join([context, *sections, tail])
-    return [SystemMessage(SYSTEM_PROMPT), HumanMessage(body)], used
+    return [SystemMessage(SYSTEM_PROMPT), HumanMessage(user_prompt(context, sections, tail))], used
+
+
+def user_prompt(context: str | None, sections: list[str], tail: str) -> str:
+    """The one layout of a user turn, shared by the graph and the training data."""
+    parts = [f"Context:\n{context}"] if context is not None else []
+    return "\n\n".join([*parts, *sections, tail])
+
+
+def slot_sections(slots: dict[str, str], missing: list[str]) -> list[str]:
+    """What the user told us and what they did not, as prompt lines (logs excluded)."""
+    facts = [f"{name}: {redact(value)}" for name, value in slots.items() if name != "logs" and value]
+    sections = []
+    if facts:
+        sections.append("Known from the user: " + "; ".join(facts))
+    if missing:
+        sections.append("Not provided by the user: " + ", ".join(SLOT_NAMES[s] for s in missing))
+    return sections
+
+
+def question_tail(question: str) -> str:
+    return f"Question: {redact(question)}\n\n{ANSWER_INSTRUCTION}"
+
+
+def logs_section(logs: str) -> str:
+    return f"Logs and errors from the user:\n{logs}"
