@@ -396,7 +396,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     out = Path(args.out) if args.out else tuned_paths(settings)[0]
-    folder = merge(find_run(settings, args.run), out)
+    folder = merge(find_run(settings, args.run), out, settings)
     print(f"merged model: {folder} (use it with --model tuned --backend transformers)")
     return 0
 
@@ -409,14 +409,17 @@ def cmd_export_gguf(args: argparse.Namespace) -> int:
     merged_default, gguf_default = tuned_paths(settings)
     merged = Path(args.merged) if args.merged else merged_default
     out = Path(args.out) if args.out else gguf_default.parent
-    files = export_gguf(merged, out, args.types)
+    files = export_gguf(merged, out, args.types, Path(args.base_gguf) if args.base_gguf else None)
     for path in files.values():
         print(f"wrote {path}")
     print(f"wrote {out / 'Modelfile'} (ollama create nanoscale-tuned -f {out / 'Modelfile'})")
     if args.check_prompts:
         failed = False
+        checks = {}
         for kind, path in files.items():
             result = check_agreement(merged, path, args.check_prompts, tokens=32)
+            checks[kind] = result
+            (out / "check.json").write_text(json.dumps(checks, indent=2))
             ok = result["agreement"] >= args.min_agreement
             failed |= not ok
             print(
@@ -550,6 +553,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--merged", help="merged model folder (default: <data dir>/tuned/merged)")
     export.add_argument("--out", help="output folder (default: <data dir>/tuned/gguf)")
+    export.add_argument(
+        "--base-gguf", help="GGUF whose tokenizer metadata to carry (default: the training base)"
+    )
     export.add_argument("--types", nargs="+", choices=["f16", "q8_0"], default=["f16", "q8_0"])
     export.add_argument(
         "--check-prompts",

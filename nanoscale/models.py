@@ -264,6 +264,9 @@ def load_chat_model(settings: Settings) -> BaseChatModel:
     if backend == "openai":
         return _openai_chat(settings)
     kind, path = resolve_model(settings.model.preset, settings)
+    merged = tuned_paths(settings)[0]
+    if backend == "transformers" and settings.model.preset == "tuned" and (merged / "config.json").is_file():
+        kind, path = "hf", merged  # the merged weights themselves, not a round trip through GGUF
     if backend == "llamacpp":
         if kind != "gguf":
             raise ModelNotAvailable(

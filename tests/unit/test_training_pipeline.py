@@ -1,0 +1,134 @@
+"""Train -> merge -> export-gguf -> llama.cpp, end to end on a tiny random Llama (seconds, no downloads).
+
+The tiny model borrows SmolLM2's tokenizer (from the packaged GGUF) so the exported GGUF can carry
+that GGUF's tokenizer metadata, exactly as a real export does.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nanoscale.models import PRESETS, _installed_file
+from nanoscale.training.config import LoraSettings, TrainSettings
+from nanoscale.training.export import check_agreement, export_gguf
+from nanoscale.training.merge import merge
+from nanoscale.training.train import train
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.fixture(scope="module")
+def smollm2_gguf() -> Path:
+    return _installed_file(*PRESETS["smollm2-135m"].package_file)
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory, smollm2_gguf) -> Path:
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    folder = tmp_path_factory.mktemp("tiny-base")
+    tokenizer = AutoTokenizer.from_pretrained(smollm2_gguf.parent, gguf_file=smollm2_gguf.name)
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        initializer_range=0.3,  # large weights: clear argmaxes, so the llama.cpp check is meaningful
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def eight_examples(tmp_path_factory) -> Path:
+    lines = (REPO / "data" / "instructions.jsonl").read_text().splitlines()
+    path = tmp_path_factory.mktemp("data") / "eight.jsonl"
+    path.write_text("\n".join(lines[i] for i in (0, 1, 160, 161, 400, 401, 560, 561)) + "\n")
+    return path
+
+
+def test_tiny_model_trains_merges_exports_and_runs_in_llama_cpp(
+    settings, tiny_base, eight_examples, smollm2_gguf, tmp_path
+):
+    config = TrainSettings(
+        base_model=str(tiny_base),
+        data=str(eight_examples),
+        eval_fraction=0.25,
+        max_length=1024,
+        epochs=1,
+        max_steps=3,
+        batch_size=2,
+        grad_accum=1,
+        learning_rate=1e-3,
+        warmup_steps=0,
+        precision="fp32",
+        gradient_checkpointing=False,
+        logging_steps=1,
+        eval_steps=2,
+        save_steps=2,
+        lora=LoraSettings(r=4, alpha=8, dropout=0.0),
+    )
+    run_dir = train(config, settings, progress=False)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["steps"] == 3
+    assert metrics["eval_loss_before"] is not None and metrics["eval_loss_after"] is not None
+    assert metrics["tokens_seen"] > 0
+    assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
+    assert (run_dir / "loss.png").stat().st_size > 1000
+    assert "held-out loss before" in (run_dir / "report.md").read_text()
+    assert list((run_dir / "checkpoints").glob("checkpoint-*"))
+
+    merged = merge(run_dir, tmp_path / "merged", settings)
+    assert (merged / "model.safetensors").is_file()
+    assert "base_model:" in (merged / "README.md").read_text()
+    assert json.loads((merged / "tokenizer_config.json").read_text()) or (merged / "chat_template.jinja").exists()
+
+    files = export_gguf(merged, tmp_path / "gguf", ["f16", "q8_0"], base_gguf=smollm2_gguf)
+    assert set(files) == {"f16", "q8_0"}
+    assert "FROM ./model-q8_0.gguf" in (tmp_path / "gguf" / "Modelfile").read_text()
+
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(files["q8_0"]), n_ctx=256, verbose=False)
+    out = llm.create_completion("The pod", max_tokens=4, temperature=0.0)
+    assert out["usage"]["completion_tokens"] >= 1
+    agreement = check_agreement(merged, files["f16"], prompts=3, tokens=8)
+    assert agreement["positions"] > 0
+    assert agreement["agreement"] >= 0.9, agreement
+
+
+def test_resume_continues_from_the_last_checkpoint(settings, tiny_base, eight_examples):
+    config = TrainSettings(
+        base_model=str(tiny_base),
+        data=str(eight_examples),
+        eval_fraction=0.0,
+        max_length=1024,
+        max_steps=2,
+        batch_size=2,
+        grad_accum=1,
+        warmup_steps=0,
+        precision="fp32",
+        gradient_checkpointing=False,
+        save_steps=1,
+        lora=LoraSettings(r=4, alpha=8, dropout=0.0),
+    )
+    run_dir = train(config, settings, progress=False)
+    shutil.rmtree(run_dir / "checkpoints" / "checkpoint-2")
+    config.max_steps = 3
+    resumed = train(config, settings, resume=run_dir, progress=False)
+    metrics = json.loads((resumed / "metrics.json").read_text())
+    assert metrics["resumed_from"] == "checkpoint-1"
+    assert metrics["steps"] == 3
