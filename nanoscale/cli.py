@@ -267,6 +267,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise InputError("no system could be evaluated")
     written = write_run(out, rows, summaries, args.cases)
     record(base_settings.data_dir / "evals.sqlite", out.name, summaries)
+    if any(s["system"].startswith("tuned") for s in summaries):
+        from nanoscale.training.report import refresh_tuned_report
+
+        report = refresh_tuned_report(base_settings)
+        if report:
+            written.append(report)
     if args.json:
         _print_json(summaries)
     else:

@@ -129,7 +129,7 @@ def write_report(run_dir: Path, record: dict[str, Any], metrics: dict[str, Any],
     else:
         lines.append(
             "No eval run with the tuned model yet: `nanoscale merge && nanoscale export-gguf && "
-            "nanoscale eval --compare base,rag,tuned` writes one."
+            "nanoscale eval --compare base rag tuned` writes one."
         )
     path = run_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")
@@ -138,3 +138,18 @@ def write_report(run_dir: Path, record: dict[str, Any], metrics: dict[str, Any],
 
 def _fmt(value: float | None) -> str:
     return f"{value:.4f}" if isinstance(value, float) else "n/a"
+
+
+def refresh_tuned_report(settings: Settings) -> Path | None:
+    """Rewrite the report of the run behind the current tuned model (after an eval of it)."""
+    from nanoscale.models import tuned_paths
+
+    provenance = tuned_paths(settings)[0] / "nanoscale.json"
+    if not provenance.is_file():
+        return None
+    run_dir = settings.runs_dir / json.loads(provenance.read_text())["run"]
+    if not (run_dir / "metrics.json").is_file():
+        return None
+    record = json.loads((run_dir / "config.json").read_text())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return write_report(run_dir, record, metrics, settings)

@@ -94,7 +94,10 @@ def test_tiny_model_trains_merges_exports_and_runs_in_llama_cpp(
     merged = merge(run_dir, tmp_path / "merged", settings)
     assert (merged / "model.safetensors").is_file()
     assert "base_model:" in (merged / "README.md").read_text()
-    assert json.loads((merged / "tokenizer_config.json").read_text()) or (merged / "chat_template.jinja").exists()
+    assert (
+        json.loads((merged / "tokenizer_config.json").read_text())
+        or (merged / "chat_template.jinja").exists()
+    )
 
     files = export_gguf(merged, tmp_path / "gguf", ["f16", "q8_0"], base_gguf=smollm2_gguf)
     assert set(files) == {"f16", "q8_0"}
