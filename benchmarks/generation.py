@@ -99,6 +99,7 @@ def main() -> None:
         args.model, args.runs, args.tokens = "smollm2-135m", 2, 8
 
     from langchain_core.callbacks import BaseCallbackHandler
+    from langgraph.checkpoint.memory import InMemorySaver
     from llama_cpp import Llama
 
     from nanoscale.config import Settings
@@ -159,7 +160,7 @@ def main() -> None:
                 self.spent += time.perf_counter() - self._start
 
         timer = LLMTimer()
-        engine = Engine(settings, resources=resources, checkpointer=None, callbacks=[timer])
+        engine = Engine(settings, resources=resources, checkpointer=InMemorySaver(), callbacks=[timer])
 
         def run_graph() -> dict[str, float]:
             resources.chat_model.client.reset()
