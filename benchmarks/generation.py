@@ -4,16 +4,20 @@
 (c) the anchor: plain llama_cpp.Llama.create_chat_completion on the same GGUF, same messages, same
 token limit, (d) the full graph (signals, retrieval, generation, verify) on the llamacpp backend.
 
-Every run starts with a cold KV cache (llama.cpp would otherwise reuse the whole identical prompt),
-so TTFT here is the full prefill. Reports the median and spread of >= 5 runs after a warm-up, the
+Each system runs alone in its own process, one after another (two llama.cpp models in one process
+decode at measurably different speeds here). Every run starts with a cold KV cache (llama.cpp
+would otherwise reuse the whole identical prompt), so TTFT here is the full prefill. Reports the median and spread of >= 5 runs after a warm-up, the
 ratios (b)/(c) and (d)/(c), and the graph's overhead besides generation.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -57,31 +61,149 @@ def timed_stream(chunks: Any) -> dict[str, float]:
     return {"ttft_s": first - started, "tokens": tokens, "tokens_per_s": decode, "total_s": last - started}
 
 
-def repeat(label: str, run: Any, runs: int) -> dict[str, Any]:
-    run()  # warm-up
-    samples = []
+def summarise(samples: list[dict[str, float]]) -> dict[str, Any]:
+    out = {key: spread([s[key] for s in samples]) for key in ("ttft_s", "tokens_per_s", "tokens")}
+    if "overhead_ms" in samples[0]:
+        out["overhead_ms"] = spread([s["overhead_ms"] for s in samples])
+    return out
+
+
+def interleaved(runners: dict[str, Any], runs: int) -> dict[str, Any]:
+    """Warm every runner up, then take turns run by run, so drift hits all of them alike."""
+    for run in runners.values():
+        run()
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in runners}
     for i in range(runs):
-        samples.append(run())
-        print(
-            f"  {label} run {i + 1}/{runs}: ttft {samples[-1]['ttft_s']:.2f} s, "
-            f"{samples[-1]['tokens_per_s']:.1f} tok/s",
-            file=sys.stderr,
-        )
-    return {
-        "ttft_s": spread([s["ttft_s"] for s in samples]),
-        "tokens_per_s": spread([s["tokens_per_s"] for s in samples]),
-        "tokens": spread([s["tokens"] for s in samples]),
-        **(
-            {"overhead_ms": spread([s["overhead_ms"] for s in samples])}
-            if "overhead_ms" in samples[0]
-            else {}
-        ),
-    }
+        for name, run in runners.items():
+            samples[name].append(run())
+            last = samples[name][-1]
+            print(
+                f"  {name} run {i + 1}/{runs}: ttft {last['ttft_s']:.2f} s, {last['tokens_per_s']:.1f} tok/s",
+                file=sys.stderr,
+            )
+    return {name: summarise(values) for name, values in samples.items()}
 
 
 def as_dicts(messages: list) -> list[dict[str, str]]:
     roles = {"system": "system", "human": "user", "ai": "assistant"}
     return [{"role": roles[m.type], "content": m.content} for m in messages]
+
+
+def settings_for(args: argparse.Namespace, backend: str) -> Any:
+    from nanoscale.config import Settings
+
+    settings = Settings.load(
+        overrides={
+            "model.preset": args.model,
+            "model.max_new_tokens": args.tokens,
+            "model.n_threads": os.cpu_count(),
+        }
+    )
+    settings.model.backend = backend
+    return settings
+
+
+def write_messages(args: argparse.Namespace, path: Path) -> int:
+    """The one grounded prompt every system gets, computed once; returns its token count."""
+    from nanoscale.resources import Resources
+
+    settings = settings_for(args, "llamacpp")
+    resources = Resources.load(settings)
+    messages = grounded_messages(resources, settings)
+    path.write_text(json.dumps(as_dicts(messages)))
+    return sum(resources.count_tokens(m.content) for m in messages)
+
+
+def measure_one(args: argparse.Namespace) -> None:
+    """One system, alone in this process (two llama.cpp models in one process decode at different speeds)."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    plain = json.loads(Path(args.messages).read_text())
+    messages = [SystemMessage(plain[0]["content"]), HumanMessage(plain[1]["content"])]
+    runner = {
+        "anchor": anchor_runner,
+        "llamacpp": backend_runner,
+        "transformers": backend_runner,
+        "graph": graph_runner,
+    }[args.only]
+    result = interleaved({args.only: runner(args, messages, plain)}, args.runs)[args.only]
+    Path(args.part_out).write_text(json.dumps(result))
+
+
+def anchor_runner(args: argparse.Namespace, messages: list, plain: list[dict]) -> Any:
+    from llama_cpp import Llama
+
+    from nanoscale.models import resolve_model
+
+    settings = settings_for(args, "llamacpp")
+    _, gguf = resolve_model(args.model, settings)
+    llm = Llama(
+        model_path=str(gguf), n_ctx=settings.model.n_ctx, n_threads=os.cpu_count(), n_batch=512, verbose=False
+    )
+
+    def run() -> dict[str, float]:
+        llm.reset()
+        stream = llm.create_chat_completion(plain, max_tokens=args.tokens, temperature=0.0, stream=True)
+        return timed_stream(c["choices"][0]["delta"].get("content") for c in stream)
+
+    return run
+
+
+def backend_runner(args: argparse.Namespace, messages: list, plain: list[dict]) -> Any:
+    from nanoscale.models import load_chat_model
+
+    chat = load_chat_model(settings_for(args, args.only))
+
+    def run() -> dict[str, float]:
+        if hasattr(chat, "client"):
+            chat.client.reset()
+        return timed_stream(chunk.content for chunk in chat.stream(messages))
+
+    return run
+
+
+def graph_runner(args: argparse.Namespace, messages: list, plain: list[dict]) -> Any:
+    from langchain_core.callbacks import BaseCallbackHandler
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from nanoscale.engine import Engine
+    from nanoscale.resources import Resources
+
+    class LLMTimer(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.spent = 0.0
+            self._start = 0.0
+
+        def on_chat_model_start(self, *a: Any, **k: Any) -> None:
+            self._start = time.perf_counter()
+
+        def on_llm_end(self, *a: Any, **k: Any) -> None:
+            self.spent += time.perf_counter() - self._start
+
+    settings = settings_for(args, "llamacpp")
+    resources = Resources.load(settings)
+    timer = LLMTimer()
+    engine = Engine(settings, resources=resources, checkpointer=InMemorySaver(), callbacks=[timer])
+
+    def run() -> dict[str, float]:
+        resources.chat_model.client.reset()
+        timer.spent = 0.0
+        pieces: list[float] = []
+        started = time.perf_counter()
+        result = engine.send(QUESTION, slots=SLOTS, on_token=lambda t: pieces.append(time.perf_counter()))
+        total = time.perf_counter() - started
+        if result.status != "answer" or not pieces:
+            raise RuntimeError(f"the graph did not answer: {result.status}")
+        decode = (len(pieces) - 1) / (pieces[-1] - pieces[0]) if len(pieces) > 1 else float("nan")
+        return {
+            "ttft_s": pieces[0] - started,
+            "tokens": len(pieces),
+            "tokens_per_s": decode,
+            "total_s": total,
+            "overhead_ms": (total - timer.spent) * 1000,
+        }
+
+    return run
 
 
 def main() -> None:
@@ -94,103 +216,41 @@ def main() -> None:
     )
     parser.add_argument("--smoke", action="store_true", help="SmolLM2, 2 runs, 8 tokens: checks the script")
     parser.add_argument("--out", help="result JSON path")
+    parser.add_argument("--only", help=argparse.SUPPRESS)
+    parser.add_argument("--messages", help=argparse.SUPPRESS)
+    parser.add_argument("--part-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.smoke:
         args.model, args.runs, args.tokens = "smollm2-135m", 2, 8
 
-    from langchain_core.callbacks import BaseCallbackHandler
-    from langgraph.checkpoint.memory import InMemorySaver
-    from llama_cpp import Llama
-
-    from nanoscale.config import Settings
-    from nanoscale.engine import Engine
-    from nanoscale.models import load_chat_model, resolve_model
-    from nanoscale.resources import Resources
-
-    threads = os.cpu_count() or 1
-    settings = Settings.load(
-        overrides={
-            "model.preset": args.model,
-            "model.max_new_tokens": args.tokens,
-            "model.n_threads": threads,
-        }
-    )
-    settings.model.backend = "llamacpp"
-    resources = Resources.load(settings)
-    messages = grounded_messages(resources, settings)
-    prompt_tokens = sum(resources.count_tokens(m.content) for m in messages)
     systems = args.systems.split(",")
+    if args.only:
+        measure_one(args)
+        return
+    threads = os.cpu_count() or 1
+    messages_file = Path(tempfile.mkdtemp()) / "messages.json"
+    prompt_tokens = write_messages(args, messages_file)
     results: dict[str, Any] = {}
-
-    if "llamacpp" in systems:
-        chat = resources.chat_model
-
-        def run_backend() -> dict[str, float]:
-            chat.client.reset()
-            return timed_stream(chunk.content for chunk in chat.stream(messages))
-
-        results["llamacpp"] = repeat("llamacpp backend", run_backend, args.runs)
-
-    if "anchor" in systems:
-        _, gguf = resolve_model(args.model, settings)
-        llm = Llama(
-            model_path=str(gguf), n_ctx=settings.model.n_ctx, n_threads=threads, n_batch=512, verbose=False
-        )
-        plain = as_dicts(messages)
-
-        def run_anchor() -> dict[str, float]:
-            llm.reset()
-            stream = llm.create_chat_completion(plain, max_tokens=args.tokens, temperature=0.0, stream=True)
-            return timed_stream(c["choices"][0]["delta"].get("content") for c in stream)
-
-        results["anchor"] = repeat("plain llama-cpp-python", run_anchor, args.runs)
-        del llm
-
-    if "graph" in systems:
-
-        class LLMTimer(BaseCallbackHandler):
-            def __init__(self) -> None:
-                self.spent = 0.0
-                self._start = 0.0
-
-            def on_chat_model_start(self, *a: Any, **k: Any) -> None:
-                self._start = time.perf_counter()
-
-            def on_llm_end(self, *a: Any, **k: Any) -> None:
-                self.spent += time.perf_counter() - self._start
-
-        timer = LLMTimer()
-        engine = Engine(settings, resources=resources, checkpointer=InMemorySaver(), callbacks=[timer])
-
-        def run_graph() -> dict[str, float]:
-            resources.chat_model.client.reset()
-            timer.spent = 0.0
-            pieces: list[float] = []
-            started = time.perf_counter()
-            result = engine.send(QUESTION, slots=SLOTS, on_token=lambda t: pieces.append(time.perf_counter()))
-            total = time.perf_counter() - started
-            if result.status != "answer" or not pieces:
-                raise RuntimeError(f"the graph did not answer: {result.status}")
-            decode = (len(pieces) - 1) / (pieces[-1] - pieces[0]) if len(pieces) > 1 else float("nan")
-            return {
-                "ttft_s": pieces[0] - started,
-                "tokens": len(pieces),
-                "tokens_per_s": decode,
-                "total_s": total,
-                "overhead_ms": (total - timer.spent) * 1000,
-            }
-
-        results["graph"] = repeat("full graph", run_graph, args.runs)
-
-    if "transformers" in systems:
-        del resources
-        settings.model.backend = "transformers"
-        hf_chat = load_chat_model(settings)
-
-        def run_transformers() -> dict[str, float]:
-            return timed_stream(chunk.content for chunk in hf_chat.stream(messages))
-
-        results["transformers"] = repeat("transformers backend", run_transformers, max(args.runs, 1))
+    for name in systems:
+        part = messages_file.with_name(f"{name}.json")
+        command = [
+            sys.executable,
+            __file__,
+            "--only",
+            name,
+            "--model",
+            args.model,
+            "--runs",
+            str(args.runs),
+            "--tokens",
+            str(args.tokens),
+            "--messages",
+            str(messages_file),
+            "--part-out",
+            str(part),
+        ]
+        subprocess.run(command, check=True)
+        results[name] = json.loads(part.read_text())
 
     ratios = {}
     if "anchor" in results:
@@ -206,6 +266,7 @@ def main() -> None:
     summary = {
         "model": args.model,
         "threads": threads,
+        "isolation": "each system in its own process, one after another",
         "prompt_tokens": prompt_tokens,
         "max_new_tokens": args.tokens,
         "runs": args.runs,

@@ -69,16 +69,19 @@ def judge(
     if not sentences:
         return []
     blocks = [set(tokenize(block)) for block in evidence if block.strip()]
-    windows = passages(evidence)
+    overlaps = [max((overlap(sentence, block) for block in blocks), default=0.0) for sentence in sentences]
+    # Embedding is the expensive part (tens of ms per answer on 2 cores): only sentences that
+    # lexical overlap does not already support are embedded; the others keep similarity 0.0.
+    undecided = [i for i, best in enumerate(overlaps) if best < min_overlap]
     similarities = np.zeros(len(sentences))
+    windows = passages(evidence) if undecided else []
     if embed is not None and windows:
-        cleaned = [_CITATION.sub("", s) for s in sentences]
+        cleaned = [_CITATION.sub("", sentences[i]) for i in undecided]
         vectors = np.asarray(embed(cleaned + windows), dtype=np.float32)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        similarities = (vectors[: len(sentences)] @ vectors[len(sentences) :].T).max(axis=1)
+        similarities[undecided] = (vectors[: len(cleaned)] @ vectors[len(cleaned) :].T).max(axis=1)
     judgements = []
-    for sentence, similarity in zip(sentences, similarities, strict=True):
-        best_overlap = max((overlap(sentence, block) for block in blocks), default=0.0)
+    for sentence, similarity, best_overlap in zip(sentences, similarities, overlaps, strict=True):
         supported = bool(similarity >= min_similarity or best_overlap >= min_overlap)
         judgements.append(Judgement(sentence, supported, float(similarity), best_overlap))
     return judgements

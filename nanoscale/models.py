@@ -290,6 +290,10 @@ def _llamacpp_chat(gguf: Path, settings: Settings) -> BaseChatModel:
         max_tokens=model.max_new_tokens,
         temperature=0.0 if model.deterministic else model.temperature,
         seed=model.seed,
+        # ChatLlamaCpp otherwise passes rope_freq_base=10000 and overrides the GGUF's own value
+        # (1,000,000 for Qwen2.5): 0 tells llama.cpp to take it from the model file.
+        rope_freq_base=0.0,
+        rope_freq_scale=0.0,
         verbose=False,
     )
 
