@@ -73,11 +73,24 @@ def test_killing_an_ingest_midway_leaves_the_previous_index(tmp_path, embeddings
     )
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "nanoscale.cli", "ingest", str(ECR), "--kb", "k", "--rebuild"],
+        # two guides, so the embedding outlasts the moment the interrupt arrives
+        [
+            sys.executable,
+            "-m",
+            "nanoscale.cli",
+            "ingest",
+            str(ECR),
+            str(AWSDOCS / "iam"),
+            "--kb",
+            "k",
+            "--rebuild",
+        ],
         env=env,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
+        # a child inherits an ignored SIGINT (earlier tests' servers can leave it so in pytest)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     seen = ""
     while "embedding into" not in seen:

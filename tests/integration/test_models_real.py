@@ -115,7 +115,10 @@ def test_openai_backend_against_llama_cpp_server():
         chat = models.load_chat_model(settings)
         first = chat.invoke(QUESTION).content
         assert first.strip()
-        assert chat.invoke(QUESTION).content == first
+        second = chat.invoke(QUESTION).content
+        # Greedy with a fixed seed: the same start. The server reuses the KV cache of an identical
+        # prompt and re-reads only its last token, so a near-tie late in the answer may flip.
+        assert second[:40] == first[:40]
     finally:
         server.terminate()
         server.wait(timeout=10)
