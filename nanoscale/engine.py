@@ -7,6 +7,7 @@ promise: ``answer`` or ``needs_input``.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -72,16 +73,21 @@ class Engine:
         self._resources = resources
         self._checkpointer = checkpointer
         self._graph = None
+        self._building = threading.Lock()
 
     @property
     def graph(self):
+        """Built once: a request racing the server's background load waits for it instead of
+        loading a second model (and importing transformers from two threads at once)."""
         if self._graph is None:
-            from nanoscale.graph import build_graph
+            with self._building:
+                if self._graph is None:
+                    from nanoscale.graph import build_graph
 
-            self._resources = self._resources or Resources.load(self.settings)
-            self._graph = build_graph(
-                self.settings, checkpointer=self._checkpointer, resources=self._resources
-            )
+                    self._resources = self._resources or Resources.load(self.settings)
+                    self._graph = build_graph(
+                        self.settings, checkpointer=self._checkpointer, resources=self._resources
+                    )
         return self._graph
 
     @property

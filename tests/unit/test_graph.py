@@ -185,3 +185,25 @@ def test_the_embedding_example_runs_as_a_node_of_another_app(settings):
     app = build_ticket_app(settings, resources())
     out = app.invoke({"question": "Lambda in us-east-1 times out"}, config("example"))
     assert out["summary"].startswith(ANSWER[:40]) and "aws_ecr.md" in out["summary"]
+
+
+def test_concurrent_first_use_loads_resources_once(settings, monkeypatch):
+    import threading
+    import time
+
+    calls = []
+
+    def slow_load(cls, settings, chat_model=None, **overrides):
+        calls.append(threading.current_thread().name)
+        time.sleep(0.3)
+        return resources()
+
+    monkeypatch.setattr(Resources, "load", classmethod(slow_load))
+    engine = Engine(settings, checkpointer=InMemorySaver())
+    threads = [threading.Thread(target=lambda: engine.graph) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert engine.ready
