@@ -35,7 +35,10 @@ def test_qwen_05b_is_assembled_verified_and_answers():
     kind, path = models.resolve_model("qwen2.5-coder-0.5b", settings)
     assert kind == "gguf" and path.stat().st_size == 491_400_064
     assert models._file_sha256(path) == models.PRESETS["qwen2.5-coder-0.5b"].sha256
-    answer = models.load_chat_model(settings).invoke(QUESTION).content
+    chat = models.load_chat_model(settings)
+    # RoPE's frequency base comes from the GGUF (0 = the model's own, 1,000,000 for Qwen2.5)
+    assert chat.client.context_params.rope_freq_base == 0.0
+    answer = chat.invoke(QUESTION).content
     assert "pod" in answer.lower()
 
 

@@ -60,26 +60,33 @@ def eight_examples(tmp_path_factory) -> Path:
     return path
 
 
+def tiny_config(base: Path, data: Path, **overrides) -> TrainSettings:
+    """Settings small enough for seconds on a CPU; tests override what they exercise."""
+    fixed = {
+        "max_length": 1024,
+        "batch_size": 2,
+        "grad_accum": 1,
+        "warmup_steps": 0,
+        "precision": "fp32",
+        "gradient_checkpointing": False,
+        "lora": LoraSettings(r=4, alpha=8, dropout=0.0),
+    }
+    return TrainSettings(base_model=str(base), data=str(data), **{**fixed, **overrides})
+
+
 def test_tiny_model_trains_merges_exports_and_runs_in_llama_cpp(
     settings, tiny_base, eight_examples, smollm2_gguf, tmp_path
 ):
-    config = TrainSettings(
-        base_model=str(tiny_base),
-        data=str(eight_examples),
+    config = tiny_config(
+        tiny_base,
+        eight_examples,
         eval_fraction=0.25,
-        max_length=1024,
         epochs=1,
         max_steps=3,
-        batch_size=2,
-        grad_accum=1,
         learning_rate=1e-3,
-        warmup_steps=0,
-        precision="fp32",
-        gradient_checkpointing=False,
         logging_steps=1,
         eval_steps=2,
         save_steps=2,
-        lora=LoraSettings(r=4, alpha=8, dropout=0.0),
     )
     run_dir = train(config, settings, progress=False)
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -114,20 +121,7 @@ def test_tiny_model_trains_merges_exports_and_runs_in_llama_cpp(
 
 
 def test_resume_continues_from_the_last_checkpoint(settings, tiny_base, eight_examples):
-    config = TrainSettings(
-        base_model=str(tiny_base),
-        data=str(eight_examples),
-        eval_fraction=0.0,
-        max_length=1024,
-        max_steps=2,
-        batch_size=2,
-        grad_accum=1,
-        warmup_steps=0,
-        precision="fp32",
-        gradient_checkpointing=False,
-        save_steps=1,
-        lora=LoraSettings(r=4, alpha=8, dropout=0.0),
-    )
+    config = tiny_config(tiny_base, eight_examples, eval_fraction=0.0, max_steps=2, save_steps=1)
     run_dir = train(config, settings, progress=False)
     shutil.rmtree(run_dir / "checkpoints" / "checkpoint-2")
     config.max_steps = 3
