@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nanoscale.config import Settings
+from nanoscale.errors import InputError
 from nanoscale.training.train import CONFIG_FILE
 
 PROVENANCE = "nanoscale.json"
@@ -26,7 +27,9 @@ def merge(run_dir: Path, out: Path, settings: Settings) -> Path:
 
     adapter = run_dir / "adapter"
     if not (adapter / "adapter_config.json").is_file():
-        raise FileNotFoundError(f"{run_dir} has no finished adapter (adapter/adapter_config.json)")
+        raise InputError(
+            f"{run_dir} has no finished adapter (adapter/adapter_config.json); train it to the end or --resume it"
+        )
     record = json.loads((run_dir / CONFIG_FILE).read_text())
     base = AutoModelForCausalLM.from_pretrained(record["base_folder"], dtype=torch.float32)
     merged = PeftModel.from_pretrained(base, adapter).merge_and_unload()

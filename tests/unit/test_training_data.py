@@ -144,3 +144,19 @@ def test_presets_and_flags_layer_over_the_yaml():
     with pytest.raises(Exception, match="unknown training preset"):
         load_training_settings("huge")
     assert set(SLOTS) >= {"region", "logs", "endpoint"}
+
+
+def test_merge_and_export_refuse_missing_inputs_with_one_line(tmp_path, capsys):
+    from nanoscale.cli import main
+
+    data_dir = tmp_path / "d"
+    assert main(["merge", "--data-dir", str(data_dir)]) == 2
+    assert "no training run" in capsys.readouterr().err
+    unfinished = data_dir / "runs" / "train-1"
+    unfinished.mkdir(parents=True)
+    (unfinished / "config.json").write_text("{}")
+    assert main(["merge", "--data-dir", str(data_dir), "--run", "train-1"]) == 2
+    assert "no finished adapter" in capsys.readouterr().err
+    assert main(["export-gguf", "--data-dir", str(data_dir), "--merged", str(tmp_path / "none")]) == 2
+    assert "run `nanoscale merge` first" in capsys.readouterr().err
+    assert not (data_dir / "tuned").exists()
