@@ -20,6 +20,7 @@ from nanoscale.errors import InputError
 from nanoscale.inputs import clean_text
 from nanoscale.resources import Resources
 from nanoscale.state import SLOTS
+from nanoscale.token_stream import TokenForwarder
 from nanoscale.tools.redact import redact
 
 _THREAD_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
@@ -159,12 +160,9 @@ class Engine:
     def _run(self, graph_input: Any, thread_id: str, on_token: Callable[[str], None] | None) -> AskResult:
         run_id = uuid.uuid4()
         config = self._config(check_thread_id(thread_id), run_id)
-        if on_token is None:
-            self.graph.invoke(graph_input, config)
-        else:
-            for chunk, metadata in self.graph.stream(graph_input, config, stream_mode="messages"):
-                if metadata.get("langgraph_node") == "generate" and isinstance(chunk.content, str):
-                    on_token(chunk.content)
+        if on_token is not None:
+            config["callbacks"] = [*self.callbacks, TokenForwarder(on_token)]
+        self.graph.invoke(graph_input, config)
         result = self.result(thread_id)
         result.trace_id = str(run_id)
         return result

@@ -1,7 +1,7 @@
 """The generate node: one grounded answer from the chat model, streamed token by token.
 
-Under LangGraph's ``messages`` stream mode the chat model's tokens reach the caller as they come,
-because the model is invoked with the node's config (its callbacks).
+The model is invoked with the node's config (its callbacks), so its tokens reach the caller as
+they come: through the engine's `TokenForwarder` or LangGraph's ``messages`` stream mode.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ import sqlite3
 
 import pytest
 from langchain_core.documents import Document
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from langchain_core.language_models.fake_chat_models import FakeListChatModel, FakeMessagesListChatModel
+from langchain_core.messages import AIMessage
 from langchain_core.retrievers import BaseRetriever
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -132,6 +133,33 @@ def test_streams_tokens_in_messages_mode(settings):
         if meta["langgraph_node"] == "generate"
     ]
     assert "".join(tokens) == ANSWER and len(tokens) > 1
+
+
+def test_engine_streams_the_generate_nodes_tokens_through_a_callback(settings):
+    # FakeListChatModel streams only when a streaming handler asks for it: the forwarder does
+    engine = Engine(settings, resources=resources(), checkpointer=InMemorySaver())
+    tokens: list[str] = []
+    result = engine.send("Lambda in us-east-1 times out", on_token=tokens.append)
+    assert result.status == "answer" and "".join(tokens) == ANSWER and len(tokens) > 1
+
+
+def test_engine_passes_a_one_piece_answer_on_as_one_token(settings):
+    model = FakeMessagesListChatModel(responses=[AIMessage(ANSWER)])
+    parts = Resources(model, OneDoc(), lambda texts: [fake_vector(t) for t in texts], lambda t: len(t) // 4)
+    engine = Engine(settings, resources=parts, checkpointer=InMemorySaver())
+    tokens: list[str] = []
+    engine.send("Lambda in us-east-1 times out", on_token=tokens.append)
+    assert tokens == [ANSWER]
+
+
+def test_a_failing_token_consumer_stops_the_run(settings):
+    engine = Engine(settings, resources=resources(), checkpointer=InMemorySaver())
+
+    def closed(token: str) -> None:
+        raise ConnectionError("client went away")
+
+    with pytest.raises(ConnectionError):
+        engine.send("Lambda in us-east-1 times out", on_token=closed)
 
 
 @pytest.mark.parametrize(
