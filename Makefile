@@ -56,15 +56,10 @@ test: setup
 unit: setup
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-# Every benchmark on this machine; results land in benchmarks/results/ (see the README's table).
-# Sized to finish in under 20 minutes on 2 cores; each script's defaults measure more.
+# Every benchmark on this machine, timed step by step; results land in benchmarks/results/
+# (see the README's table). Sizes are in benchmarks/run_all.py; each script's defaults measure more.
 bench: prepare
-	$(PY) benchmarks/retrieval.py
-	$(PY) benchmarks/generation.py --tokens 32
-	$(PY) benchmarks/ttft.py --budgets 1500,350 --questions 8
-	$(PY) benchmarks/transformers_cpu.py --variants fp32,int8-dynamic,fp32-static-compile
-	$(PY) benchmarks/training.py --steps 5
-	$(PY) benchmarks/load.py --duration 30
+	$(PY) benchmarks/run_all.py
 
 lint: setup
 	$(VENV)/bin/ruff check nanoscale tests benchmarks examples

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +30,12 @@ QUESTIONS = [
     "my pod is in CrashLoopBackOff, logs say `Error: Cannot find module 'express'`",
     "S3 GetObject returns 403 Access Denied",
 ]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def start_server(port: int, model: str, max_new_tokens: int) -> subprocess.Popen:
@@ -108,9 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per level (default 60)")
     parser.add_argument("--model", default="qwen2.5-coder-1.5b", help="preset the server runs")
     parser.add_argument("--max-new-tokens", type=int, default=128)
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="SmolLM2, 1 and 2 clients, 3 s: checks the script"
+    )
     parser.add_argument("--out")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.model, args.clients, args.duration, args.max_new_tokens = "smollm2-135m", [1, 2], 3.0, 16
+    args.port = args.port or free_port()
     url = f"http://127.0.0.1:{args.port}"
     server = start_server(args.port, args.model, args.max_new_tokens)
     try:

@@ -62,11 +62,11 @@ def main() -> None:
     parser.add_argument("--model", default="qwen2.5-coder-1.5b", help="preset whose architecture is trained")
     parser.add_argument("--steps", type=int, default=5, help="timed steps (after one warm-up step)")
     parser.add_argument("--max-length", type=int, default=512)
-    parser.add_argument("--smoke", action="store_true", help="SmolLM2-sized, 2 steps, 256 tokens")
+    parser.add_argument("--smoke", action="store_true", help="SmolLM2-sized, 2 steps: checks the script")
     parser.add_argument("--out", help="result JSON path")
     args = parser.parse_args()
     if args.smoke:
-        args.model, args.steps, args.max_length = "smollm2-135m", 2, 256
+        args.model, args.steps = "smollm2-135m", 2
 
     import torch
     from datasets import Dataset
@@ -107,6 +107,8 @@ def main() -> None:
             records.append(record)
         if len(records) > args.steps:
             break
+    if len(records) <= args.steps:
+        raise SystemExit(f"only {len(records)} examples fit in --max-length {args.max_length}; raise it")
     lora = LoraConfig(
         r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM"
     )

@@ -1,0 +1,71 @@
+"""Every benchmark, one after another, sized for `make bench` (under 20 minutes on 2 cores).
+
+Each script's own defaults measure more; here each runs at the size below, and the wall time of
+every step and of the whole suite is written to benchmarks/results/bench-<time>.json, so the
+"under 20 minutes" claim is a measured figure too. A failing step is reported and the rest
+still run; the exit status is 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import write_result  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+STEPS: dict[str, list[str]] = {
+    "retrieval": ["retrieval.py"],
+    "generation": ["generation.py", "--tokens", "32"],
+    "ttft": ["ttft.py", "--budgets", "1500,350", "--questions", "8"],
+    "transformers_cpu": ["transformers_cpu.py", "--variants", "fp32,int8-dynamic,fp32-static-compile"],
+    "training": ["training.py", "--steps", "5"],
+    "load": ["load.py", "--duration", "20", "--max-new-tokens", "64"],
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", nargs="+", choices=list(STEPS), help="run just these steps")
+    parser.add_argument("--smoke", action="store_true", help="each script's tiny --smoke run instead")
+    parser.add_argument("--results", help="folder for every step's JSON (default benchmarks/results/)")
+    parser.add_argument("--out", help="result JSON path of the suite's timings")
+    args = parser.parse_args(argv)
+    steps = {name: STEPS[name] for name in args.only} if args.only else dict(STEPS)
+    if args.smoke:
+        steps = {name: [command[0], "--smoke"] for name, command in steps.items()}
+    if args.results:
+        steps = {
+            name: [*command, "--out", str(Path(args.results) / f"{name}.json")]
+            for name, command in steps.items()
+        }
+    timings: dict[str, dict] = {}
+    started = time.perf_counter()
+    for name, command in steps.items():
+        print(f"== {name}: {' '.join(command)}", flush=True)
+        step_start = time.perf_counter()
+        code = subprocess.call([sys.executable, str(HERE / command[0]), *command[1:]])
+        timings[name] = {
+            "command": command,
+            "seconds": round(time.perf_counter() - step_start, 1),
+            "exit": code,
+        }
+        print(f"== {name}: {timings[name]['seconds']} s, exit {code}", flush=True)
+    total = round(time.perf_counter() - started, 1)
+    path = write_result("bench", {"steps": timings, "total_seconds": total}, args.out)
+    print(f"{'step':<18} {'seconds':>8} {'exit':>5}")
+    for name, timing in timings.items():
+        print(f"{name:<18} {timing['seconds']:>8} {timing['exit']:>5}")
+    print(f"{'total':<18} {total:>8}  ({total / 60:.1f} min)\nwritten: {path}")
+    return 1 if any(t["exit"] for t in timings.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
