@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +27,9 @@ from nanoscale.app.tracing import SQLiteTracer, TraceStore
 from nanoscale.config import Settings
 from nanoscale.engine import AskResult, Engine
 from nanoscale.errors import InputError, NanoscaleError
+from nanoscale.tools.redact import redact
+
+log = logging.getLogger("nanoscale.server")
 
 
 class ChatRequest(BaseModel):
@@ -203,6 +208,12 @@ def create_app(settings: Settings, engine: Engine | None = None, load_in_backgro
                 emit("error", json.dumps({"error": "the model is busy; try again shortly"}))
             except NanoscaleError as exc:
                 emit("error", json.dumps({"error": str(exc)}))
+            except Exception as exc:  # the client must get an end event, never a silent hang
+                log.error("chat stream failed:\n%s", redact("".join(traceback.format_exception(exc))))
+                emit(
+                    "error",
+                    json.dumps({"error": f"internal error ({type(exc).__name__}); see the server log"}),
+                )
 
         async def stream():
             threading.Thread(target=work, daemon=True).start()
