@@ -63,7 +63,7 @@ class RetrievalSettings:
     lexical_weight: float = 0.3
     knowledge_bases: list[str] = field(default_factory=list)  # empty: every ingested KB
     default_kb: str = "default"
-    context_tokens: int = 1500
+    context_tokens: int = 350
 
 
 @dataclass
