@@ -124,8 +124,12 @@ def catalog(cache_dir: Path | None = None) -> dict[str, dict[str, frozenset[str]
 
     path = cache_dir / f"aws-catalog-{botocore.__version__}.json" if cache_dir else None
     data = _read(path) if path and path.is_file() else None
-    if data is None:
+    if not data or not data.get("cli"):  # an empty file is never trusted: rebuild it
         data = _build()
+        if not data["cli"]:
+            raise RuntimeError(
+                "botocore lists no service models; reinstall it: pip install --force-reinstall botocore"
+            )
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")

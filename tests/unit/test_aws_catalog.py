@@ -49,3 +49,11 @@ def test_invalid_references_in_text_and_cache(tmp_path):
     assert list(tmp_path.glob("aws-catalog-*.json"))
     assert "ecr" in catalog(tmp_path)["iam"]
     assert invalid_references("see https://example.com and key: Value") == []
+
+
+def test_an_empty_cached_catalog_is_rebuilt(tmp_path):
+    import botocore
+
+    (tmp_path / f"aws-catalog-{botocore.__version__}.json").write_text('{"iam": {}, "cli": {}}')
+    assert invalid_references("aws elbv2 describe-target-health", tmp_path) == []
+    assert "elbv2" in catalog(tmp_path)["cli"]
