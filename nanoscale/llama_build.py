@@ -47,6 +47,11 @@ ALWAYS_OFF = ("GGML_NATIVE", "GGML_AMX_TILE", "GGML_AMX_INT8", "GGML_AMX_BF16")
 # aarch64 /proc/cpuinfo "Features" -> -march extension; NEON is in the armv8-a baseline.
 ARM_EXTENSIONS: tuple[tuple[str, str], ...] = (("asimddp", "dotprod"), ("asimdhp", "fp16"), ("i8mm", "i8mm"))
 
+# AMD EPYC Zen 4's x86 flags: AVX-512 with VNNI/BF16/VBMI but no AVX-VNNI and no AMX. The CPU a
+# build made on an Intel machine crashed on; the reference for the portability checks.
+ZEN4_FLAGS = frozenset(
+    ["sse4_2", "fma", "avx", "f16c", "avx2", "bmi2", "avx512f", "avx512dq", "avx512ifma", "avx512cd", "avx512bw", "avx512vl", "avx512_bf16", "avx512vbmi", "avx512_vbmi2", "gfni", "vaes", "avx512_vnni", "avx512_bitalg", "avx512_vpopcntdq"]
+)
 RECORD_NAME = "nanoscale-llama-build.json"
 SMOKE_PROMPT = "Kubernetes pod in CrashLoopBackOff after a deploy: list the first three checks. " * 6
 
@@ -137,10 +142,8 @@ def _venv_of(python: str) -> Path:
     return Path(python).absolute().parent.parent
 
 
-def install(python: str, version: str, cache: Path, conservative: bool = False) -> dict:
-    """Build (or take from the cache) and install the wheel for this CPU; record what was built."""
-    flags, machine = this_cpu()
-    args = cmake_args(flags, machine, conservative)
+def build_wheel(python: str, version: str, args: list[str], cache: Path) -> Path:
+    """The wheel for this option set, compiled once and then taken from the cache."""
     folder = cache / cache_key(version, args)
     wheels = sorted(folder.glob(f"llama_cpp_python-{version}-*.whl"))
     if not wheels:
@@ -153,11 +156,17 @@ def install(python: str, version: str, cache: Path, conservative: bool = False) 
             check=True, env=env,
         )
         wheels = sorted(folder.glob(f"llama_cpp_python-{version}-*.whl"))
-    subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(wheels[-1])], check=True
-    )
+    return wheels[-1]
+
+
+def install(python: str, version: str, cache: Path, conservative: bool = False) -> dict:
+    """Build (or take from the cache) and install the wheel for this CPU; record what was built."""
+    flags, machine = this_cpu()
+    args = cmake_args(flags, machine, conservative)
+    wheel = build_wheel(python, version, args, cache)
+    subprocess.run([python, "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(wheel)], check=True)
     record = {"version": version, "variant": variant_name(args), "cmake_args": args,
-              "conservative": conservative, "wheel": str(wheels[-1]), "machine": machine}
+              "conservative": conservative, "wheel": str(wheel), "machine": machine}
     (_venv_of(python) / RECORD_NAME).write_text(json.dumps(record, indent=1), encoding="utf-8")
     return record
 

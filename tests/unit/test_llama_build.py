@@ -37,6 +37,10 @@ def test_intel_with_amx_and_avx_vnni_gets_both_vnni_forms_and_never_amx() -> Non
     assert {"-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF", "-DGGML_AMX_BF16=OFF", "-DGGML_NATIVE=OFF"} <= set(args)
 
 
+def test_the_reference_zen4_flags_match_a_zen4_cpuinfo_line() -> None:
+    assert lb.cmake_args(set(lb.ZEN4_FLAGS), "x86_64") == lb.cmake_args(lb.cpu_flags(AMD_ZEN4), "x86_64")
+
+
 def test_zen4_gets_avx512_vnni_but_not_avx_vnni() -> None:
     args = lb.cmake_args(lb.cpu_flags(AMD_ZEN4), "x86_64")
     assert "-DGGML_AVX_VNNI=OFF" in args
