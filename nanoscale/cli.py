@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from nanoscale.cli_mcp import add_mcp_parser
 from nanoscale.errors import InputError, ModelNotAvailable, NanoscaleError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -508,6 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.set_defaults(func=cmd_serve)
+
+    add_mcp_parser(sub, [common, model, kb])
 
     traces = sub.add_parser("traces", parents=[common], help="inspect stored traces")
     traces.add_argument("action", choices=["list", "show", "export"])
