@@ -21,14 +21,14 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from io import TextIOWrapper
-from typing import Any, Literal
+from typing import Annotated, Any
 
 import anyio
 from mcp import types
 from mcp.server.lowlevel import Server
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.shared.exceptions import McpError
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, WithJsonSchema, create_model
 
 from nanoscale import __version__
 from nanoscale.config import Settings
@@ -127,7 +127,7 @@ def search_args_model(kb_names: list[str]) -> type[SearchArgs]:
     """SearchArgs whose `kb` is an enum of the knowledge bases present when the server starts."""
     if not kb_names:
         return SearchArgs
-    choice = Literal.__getitem__(tuple(kb_names))  # type: ignore[attr-defined]
+    choice = Annotated[str, WithJsonSchema({"type": "string", "enum": kb_names})]
     kb_field = SearchArgs.model_fields["kb"]
     return create_model(
         "SearchArgs", __base__=SearchArgs, kb=(choice | None, Field(None, description=kb_field.description))
@@ -371,7 +371,9 @@ def diagnose_prompt(arguments: dict[str, str] | None) -> types.GetPromptResult:
     )
     return types.GetPromptResult(
         description=DIAGNOSE_PROMPT.description,
-        messages=[types.PromptMessage(role="user", content=types.TextContent(type="text", text=redact(text)))],
+        messages=[
+            types.PromptMessage(role="user", content=types.TextContent(type="text", text=redact(text)))
+        ],
     )
 
 
