@@ -10,15 +10,18 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langgraph.checkpoint.memory import InMemorySaver
 from mcp.shared.memory import create_connected_server_and_client_session
+from pydantic import ValidationError
 
 from nanoscale.app.mcp import (
     Assistant,
     SearchArgs,
+    TroubleshootArgs,
     build_server,
     kb_from_uri,
     loopback_address,
     manifest_uri,
     search_args_model,
+    validation_message,
 )
 from nanoscale.engine import Engine
 from nanoscale.errors import InputError, KnowledgeBaseError
@@ -305,3 +308,31 @@ def test_execute_tools_setting_is_announced(kb_settings, fake_embeddings):
         assert tool.annotations.openWorldHint and "Read-only" in tool.description
 
     session_run(assistant_for(kb_settings, fake_embeddings), script)
+
+
+def test_pydantic_errors_become_one_line():
+    with pytest.raises(ValidationError) as caught:
+        TroubleshootArgs.model_validate({"question": "x", "region": 3})
+    assert validation_message(caught.value) == "invalid arguments: region: Input should be a valid string"
+
+
+@pytest.mark.parametrize("flags, expected", [([], False), (["--execute-tools"], True)])
+def test_only_the_flag_enables_checks(monkeypatch, tmp_path, flags, expected):
+    """A config or environment that turns tools on does not reach MCP clients without the flag."""
+    from nanoscale import cli
+    from nanoscale.app import mcp as face
+
+    served = {}
+    monkeypatch.setenv("NANOSCALE_TOOLS_EXECUTE", "true")
+    monkeypatch.setattr(face, "run_stdio", lambda server: served.setdefault("server", server))
+    monkeypatch.setattr(face, "build_server", lambda assistant: assistant)
+    assert cli.main(["mcp", "--data-dir", str(tmp_path), *flags]) == 0
+    assert served["server"].settings.tools.execute is expected
+
+
+def test_cli_refuses_a_non_loopback_host_before_loading_anything(capsys):
+    from nanoscale import cli
+
+    assert cli.main(["mcp", "--http", "0.0.0.0:8765"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --http serves without authentication") and err.count("\n") == 1
