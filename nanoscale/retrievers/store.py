@@ -133,8 +133,8 @@ class KnowledgeBaseStore:
     def rebuild_hint(self, name: str) -> str:
         return f"rebuild it with `nanoscale ingest PATH... --kb {name} --rebuild`"
 
-    def load(self, name: str, embedding: str, dim: int) -> KnowledgeBase:
-        """Load and check a knowledge base; any mismatch or damage is a KnowledgeBaseError."""
+    def current_version(self, name: str) -> Path:
+        """The live version folder of a knowledge base."""
         kb_dir = self.index_dir / check_kb_name(name)
         current = kb_dir / "CURRENT"
         if not current.is_file():
@@ -142,12 +142,25 @@ class KnowledgeBaseStore:
                 f"no knowledge base '{name}' in {self.index_dir}; create it with "
                 f"`nanoscale ingest PATH... --kb {name}`"
             )
-        version = kb_dir / current.read_text(encoding="utf-8").strip()
-        hint = self.rebuild_hint(name)
+        return kb_dir / current.read_text(encoding="utf-8").strip()
+
+    def read_manifest(self, name: str) -> dict:
+        """The live version's manifest, without loading the index (for listings)."""
+        return self._manifest(name, self.current_version(name))
+
+    def _manifest(self, name: str, version: Path) -> dict:
         try:
-            manifest = json.loads((version / MANIFEST_FILE).read_text(encoding="utf-8"))
+            return json.loads((version / MANIFEST_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise KnowledgeBaseError(f"knowledge base '{name}': manifest missing or damaged; {hint}") from exc
+            raise KnowledgeBaseError(
+                f"knowledge base '{name}': manifest missing or damaged; {self.rebuild_hint(name)}"
+            ) from exc
+
+    def load(self, name: str, embedding: str, dim: int) -> KnowledgeBase:
+        """Load and check a knowledge base; any mismatch or damage is a KnowledgeBaseError."""
+        version = self.current_version(name)
+        hint = self.rebuild_hint(name)
+        manifest = self._manifest(name, version)
         if manifest.get("format") != FORMAT_VERSION:
             raise KnowledgeBaseError(
                 f"knowledge base '{name}': unknown format {manifest.get('format')}; {hint}"

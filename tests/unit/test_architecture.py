@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "nanoscale"
 
 # Lower layers never import higher ones; a module may import its own layer and any below it.
 LAYERS: list[tuple[str, ...]] = [
-    ("nanoscale.config", "nanoscale.errors"),
+    ("nanoscale.config", "nanoscale.errors", "nanoscale.llama_build"),
     (
         "nanoscale.signals",
         "nanoscale.tools",
@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("nanoscale.nodes",),
     ("nanoscale.graph", "nanoscale.resources"),
     ("nanoscale.engine", "nanoscale.token_stream"),
-    ("nanoscale.evals", "nanoscale.training"),
+    ("nanoscale.evals", "nanoscale.training", "nanoscale.doctor"),
     ("nanoscale.app",),
     ("nanoscale.cli", "nanoscale"),
 ]
