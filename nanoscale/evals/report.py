@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nanoscale.evals.intervals import format_interval, paired_difference
+
 METRICS = (
     "keyword_coverage",
     "clarification_accuracy",
@@ -18,18 +20,65 @@ METRICS = (
 )
 
 
+INTERVAL_METRICS = ("keyword_coverage", "clarification_accuracy", "slot_precision", "groundedness", "hallucination_rate")
+PER_CASE_KEYS = {
+    "keyword_coverage": "keyword_coverage",
+    "clarification_accuracy": "clarification_correct",
+    "slot_precision": "slot_precision",
+    "slot_recall": "slot_recall",
+    "groundedness": "groundedness",
+    "hallucination_rate": "hallucinated",
+}  # summary metric -> the per-case field it averages
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
     return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
+def _metric_cell(summary: dict[str, Any], metric: str) -> str:
+    """The mean with its 95% interval where the run has one, else the plain value."""
+    stats = summary.get("intervals", {}).get(metric)
+    return format_interval(stats) if stats else _cell(summary.get(metric))
+
+
 def table(summaries: list[dict[str, Any]]) -> str:
-    """Systems side by side, one metric per row (Markdown)."""
+    """Systems side by side, one metric per row, means with 95% bootstrap intervals (Markdown)."""
     header = "| metric | " + " | ".join(s["system"] for s in summaries) + " |"
     lines = [header, "|---|" + "---|" * len(summaries)]
     for metric in ("cases", *METRICS):
-        lines.append(f"| {metric} | " + " | ".join(_cell(s.get(metric)) for s in summaries) + " |")
+        lines.append(f"| {metric} | " + " | ".join(_metric_cell(s, metric) for s in summaries) + " |")
+    return "\n".join(lines)
+
+
+def kb_table(summaries: list[dict[str, Any]]) -> str:
+    """Each system's metrics on cases the knowledge base covers and on those it does not."""
+    lines = ["| system | cases | " + " | ".join(INTERVAL_METRICS) + " |", "|---|---|" + "---|" * len(INTERVAL_METRICS)]
+    for summary in summaries:
+        for part, label in (("in_kb", "in KB"), ("out_of_kb", "out of KB")):
+            split = summary.get("by_kb", {}).get(part)
+            if split:
+                cells = " | ".join(_metric_cell(split, m) for m in INTERVAL_METRICS)
+                lines.append(f"| {summary['system']} {label} | {split['cases']} | {cells} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def paired_table(rows: list[dict[str, Any]], systems: list[str]) -> str:
+    """Each later system minus the first, on the same cases, with 95% intervals of the difference."""
+    if len(systems) < 2:
+        return ""
+    by_system = {name: {r["id"]: r for r in rows if r["system"] == name} for name in systems}
+    first = by_system[systems[0]]
+    lines = ["| difference | " + " | ".join(INTERVAL_METRICS) + " |", "|---|" + "---|" * len(INTERVAL_METRICS)]
+    for name in systems[1:]:
+        ids = [case for case in first if case in by_system[name]]
+        cells = []
+        for metric in INTERVAL_METRICS:
+            key = PER_CASE_KEYS[metric]
+            diff = paired_difference([first[i][key] for i in ids], [by_system[name][i][key] for i in ids])
+            cells.append(format_interval(diff))
+        lines.append(f"| {name} - {systems[0]} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -139,8 +188,13 @@ def write_run(
         "",
         f"Cases: `{cases_file}`, {summaries[0]['cases'] if summaries else 0} per system, deterministic decoding.",
         "",
+        "Each metric: mean [95% bootstrap interval] over the cases.",
+        "",
         table(summaries),
         "",
+        *(["## In and out of the knowledge base", "", kb, ""] if (kb := kb_table(summaries)) else []),
+        *(["## Paired differences (same cases)", "", pairs, ""]
+          if (pairs := paired_table(rows, [s["system"] for s in summaries])) else []),
         "## Keyword coverage by category",
         "",
         category_table(summaries, "keyword_coverage"),

@@ -1,7 +1,8 @@
 """Play each case against a system and score it.
 
 `base` is the model alone (no retrieval, no signals); `rag` is the full graph; `tuned` is the full
-graph on the merged LoRA model. Conversations are played as design.md says: ask, record what
+graph on the merged LoRA model; `signals` plays only the clarification turns (no model, seconds
+for hundreds of cases), to measure the slot decision. Conversations are played as design.md says: ask, record what
 the system asked for, resume with the case's answers ("I don't know" for a slot with none), at
 most 3 clarification turns, then score the final answer.
 """
@@ -23,11 +24,14 @@ from nanoscale.engine import Engine
 from nanoscale.errors import InputError, ModelNotAvailable
 from nanoscale.evals import metrics
 from nanoscale.evals.cases import Case
-from nanoscale.evals.report import record, write_run
+from nanoscale.evals.intervals import bootstrap
+from nanoscale.evals.report import PER_CASE_KEYS, record, write_run
 from nanoscale.grounding import judge, split_sentences
+from nanoscale.nodes.clarify import apply_reply
+from nanoscale.nodes.signals import begin, signals
 from nanoscale.resources import Resources
 
-SYSTEMS = ("base", "rag", "tuned")
+SYSTEMS = ("base", "rag", "tuned", "signals")
 BASE_PROMPT = "You are a DevOps troubleshooting assistant. Answer the question concisely and concretely."
 MAX_TURNS = 3
 
@@ -42,6 +46,7 @@ class Played:
     unsupported: int
     invalid: list[str]
     turns: int
+    answered: bool = True  # False for the signals-only system: no answer to score
 
 
 def label(system: str, settings: Settings) -> str:
@@ -68,12 +73,29 @@ def play_graph(engine: Engine, case: Case) -> Played:
     return Played(result.answer, asked, judged - unsupported, unsupported, result.invalid_aws_actions, turns)
 
 
+def play_signals(case: Case, settings: Settings) -> Played:
+    """The clarification turns alone, through the graph's own signals and clarify functions."""
+    state: dict[str, Any] = {**begin({}), "question": case.question, "slots": {}}
+    asked: list[str] = []
+    while True:
+        state.update(signals(state, settings=settings.graph))
+        if not state["pending"]:
+            break
+        asked.extend(s for s in state["pending"] if s not in asked)
+        reply = reply_for(state["pending"], case)
+        state.update(apply_reply(state, state["pending"], reply, settings.graph))
+    return Played("", asked, 0, 0, [], state["turns"], answered=False)
+
+
 def play_base(resources: Resources, settings: Settings, case: Case) -> Played:
+    """The model alone, judged against the same evidence pool as the graph (its retrieved context
+    and the user's words), so base and rag groundedness compare like for like."""
     response = resources.chat_model.invoke([SystemMessage(BASE_PROMPT), HumanMessage(case.question)])
     answer = str(response.content).strip()
+    evidence = [doc.page_content for doc in resources.retriever.invoke(case.question)] if resources.retriever else []
     judgements = judge(
         split_sentences(answer),
-        [case.question],
+        [*evidence, case.question],
         resources.embed,
         settings.graph.support_similarity,
         settings.graph.support_overlap,
@@ -94,17 +116,20 @@ def score(case: Case, played: Played, system: str, latency: float, tokens: int) 
     return {
         "id": case.id,
         "category": case.category,
+        "in_kb": case.in_kb,
         "system": system,
         "question": case.question,
         "asked": played.asked,
         "must_ask": case.must_ask,
         "answer": played.answer,
-        "keyword_coverage": metrics.keyword_coverage(played.answer, case.expected_keywords),
+        "keyword_coverage": metrics.keyword_coverage(played.answer, case.expected_keywords)
+        if played.answered
+        else None,
         "clarification_correct": clarification["correct"],
         "slot_precision": clarification["precision"],
         "slot_recall": clarification["recall"],
         "groundedness": metrics.groundedness(played.supported, played.unsupported),
-        "hallucinated": played.unsupported > 0,
+        "hallucinated": played.unsupported > 0 if played.answered else None,
         "invalid_aws_actions": played.invalid,
         "turns": played.turns,
         "latency_s": round(latency, 3),
@@ -121,12 +146,17 @@ def run_system(
     preset = "tuned" if system == "tuned" else settings.model.preset
     settings = replace(settings, model=replace(settings.model, deterministic=True, preset=preset))
     name = label(system, settings)
+    if system == "signals":
+        return [score(case, play_signals(case, settings), "signals", 0.0, 0) for case in cases]
     if system == "base":
         from nanoscale.models import load_chat_model, load_embeddings
         from nanoscale.resources import token_counter
+        from nanoscale.retrievers.retriever import KnowledgeBaseRetriever
 
         model = load_chat_model(settings)
-        resources = Resources(model, None, load_embeddings(settings).embed_documents, token_counter(model))
+        embeddings = load_embeddings(settings)
+        retriever = KnowledgeBaseRetriever.from_settings(settings, embeddings)
+        resources = Resources(model, retriever, embeddings.embed_documents, token_counter(model))
         engine = None
     else:
         resources = Resources.load(settings)
@@ -140,29 +170,31 @@ def run_system(
     return rows
 
 
+def aggregate(subset: list[dict[str, Any]]) -> dict[str, Any]:
+    """Means with their 95% bootstrap intervals (`intervals`), counts and latency."""
+    latencies = sorted(r["latency_s"] for r in subset)
+    intervals = {metric: bootstrap([r[key] for r in subset]) for metric, key in PER_CASE_KEYS.items()}
+    return {
+        "cases": len(subset),
+        **{metric: stats["mean"] if stats else None for metric, stats in intervals.items()},
+        "invalid_aws_actions": sum(len(r["invalid_aws_actions"]) for r in subset),
+        "latency_p50_s": latencies[len(latencies) // 2] if latencies else None,
+        "tokens_mean": metrics.average(r["tokens"] for r in subset),
+        "intervals": intervals,
+    }
+
+
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """One system's aggregate, overall and per category."""
-
-    def aggregate(subset: list[dict[str, Any]]) -> dict[str, Any]:
-        latencies = sorted(r["latency_s"] for r in subset)
-        return {
-            "cases": len(subset),
-            "keyword_coverage": metrics.average(r["keyword_coverage"] for r in subset),
-            "clarification_accuracy": metrics.average(r["clarification_correct"] for r in subset),
-            "slot_precision": metrics.average(r["slot_precision"] for r in subset),
-            "slot_recall": metrics.average(r["slot_recall"] for r in subset),
-            "groundedness": metrics.average(r["groundedness"] for r in subset),
-            "hallucination_rate": metrics.average(r["hallucinated"] for r in subset),
-            "invalid_aws_actions": sum(len(r["invalid_aws_actions"]) for r in subset),
-            "latency_p50_s": latencies[len(latencies) // 2] if latencies else None,
-            "tokens_mean": metrics.average(r["tokens"] for r in subset),
-        }
-
+    """One system's aggregate: overall, per category, and in / out of the knowledge base."""
     categories = sorted({r["category"] for r in rows})
+    by_kb = {
+        label: [r for r in rows if r.get("in_kb") is flag] for label, flag in (("in_kb", True), ("out_of_kb", False))
+    }
     return {
         "system": rows[0]["system"] if rows else "",
         **aggregate(rows),
         "by_category": {c: aggregate([r for r in rows if r["category"] == c]) for c in categories},
+        "by_kb": {label: aggregate(subset) for label, subset in by_kb.items() if subset},
     }
 
 

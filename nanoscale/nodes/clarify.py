@@ -51,9 +51,11 @@ def reply_text(resume: Any) -> str:
     return resume if isinstance(resume, (str, bytes)) else str(resume)
 
 
-def clarify(state: State, *, settings: GraphSettings) -> dict:
-    pending = state["pending"]
-    resume = interrupt({"slots": pending, "question": clarification_question(pending)})
+def apply_reply(state: State, pending: list[str], resume: Any, settings: GraphSettings) -> dict:
+    """The state update a reply makes: its slots, what was asked, what was declined.
+
+    Apart from the interrupt so the signals-only evaluation plays turns exactly as the graph does.
+    """
     if isinstance(resume, dict) and "slots" in resume:
         given = {k: str(v) for k, v in resume["slots"].items() if v}
         reply = "; ".join(f"{k}: {v}" for k, v in given.items())
@@ -71,3 +73,9 @@ def clarify(state: State, *, settings: GraphSettings) -> dict:
         "declined": [*state.get("declined", []), *declined],
         "replies": [*state.get("replies", []), reply],
     }
+
+
+def clarify(state: State, *, settings: GraphSettings) -> dict:
+    pending = state["pending"]
+    resume = interrupt({"slots": pending, "question": clarification_question(pending)})
+    return apply_reply(state, pending, resume, settings)

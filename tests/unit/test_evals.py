@@ -8,8 +8,8 @@ from nanoscale.engine import Engine
 from nanoscale.errors import InputError
 from nanoscale.evals import metrics
 from nanoscale.evals.cases import Case, load_cases
-from nanoscale.evals.report import category_table, history, record, table, write_run
-from nanoscale.evals.runner import play_graph, reply_for, score, summarise
+from nanoscale.evals.report import category_table, history, kb_table, paired_table, record, table, write_run
+from nanoscale.evals.runner import play_graph, play_signals, reply_for, score, summarise
 from nanoscale.resources import Resources
 from tests.conftest import REPO, fake_vector
 
@@ -142,8 +142,39 @@ def test_reports_and_history(tmp_path):
     written = write_run(tmp_path / "eval-1", rows, [summary], "cases.jsonl")
     assert {p.name for p in written} >= {"results.jsonl", "summary.json", "report.md", "metrics.png"}
     assert json.loads((tmp_path / "eval-1" / "summary.json").read_text())[0]["system"] == "rag@m"
-    assert "| keyword_coverage | 0.50 |" in table([summary])
+    assert "| keyword_coverage | 0.50 [0.00, 1.00] |" in table([summary])
     assert "| docker | 0.00 |" in category_table([summary], "keyword_coverage")
     record(tmp_path / "evals.sqlite", "eval-1", [summary])
     record(tmp_path / "evals.sqlite", "eval-2", [summary])
     assert [h["run_id"] for h in history(tmp_path / "evals.sqlite")] == ["eval-1", "eval-2"]
+
+
+def test_summaries_split_in_and_out_of_the_knowledge_base():
+    rows = [
+        score(Case("a", "aws", "q", ["ecr"], [], in_kb=True), _played("ecr", asked=()), "rag@m", 1.0, 1),
+        score(Case("b", "aws", "q", ["kms"], [], in_kb=False), _played("none", asked=()), "rag@m", 1.0, 1),
+        score(Case("c", "aws", "q", ["sts"], []), _played("sts", asked=()), "rag@m", 1.0, 1),
+    ]
+    summary = summarise(rows)
+    assert summary["by_kb"]["in_kb"]["keyword_coverage"] == 1.0
+    assert summary["by_kb"]["out_of_kb"]["keyword_coverage"] == 0.0
+    assert summary["by_kb"]["in_kb"]["cases"] == 1  # an unlabelled case is in neither part
+    assert "| rag@m out of KB | 1 | 0.00 [0.00, 0.00]" in kb_table([summary])
+
+
+def test_paired_table_compares_the_same_cases():
+    cases = [Case(str(i), "aws", "q", ["ecr"], []) for i in range(12)]
+    rows = [score(c, _played("nothing", asked=()), "base@m", 1.0, 1) for c in cases]
+    rows += [score(c, _played("ecr", asked=()), "rag@m", 1.0, 1) for c in cases]
+    assert "| rag@m - base@m | 1.00 [1.00, 1.00]" in paired_table(rows, ["base@m", "rag@m"])
+    assert paired_table(rows, ["base@m"]) == ""
+
+
+def test_signals_system_plays_clarification_turns_without_a_model(settings):
+    case = Case("e", "aws", "EC2 cannot pull image from ECR", [], ["region"], {"region": "eu-west-1"})
+    played = play_signals(case, settings)
+    assert played.asked == ["region"] and played.turns == 1 and not played.answered
+    row = score(case, played, "signals", 0.0, 0)
+    assert row["clarification_correct"] and row["keyword_coverage"] is None and row["hallucinated"] is None
+    declined = play_signals(Case("f", "aws", "EC2 cannot pull image from ECR", [], ["region"]), settings)
+    assert declined.asked == ["region"]  # "I don't know" ends the questions, it is never asked twice
