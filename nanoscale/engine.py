@@ -21,7 +21,7 @@ from langgraph.types import Command
 from nanoscale.config import Settings
 from nanoscale.errors import InputError
 from nanoscale.inputs import clean_text
-from nanoscale.resources import Resources
+from nanoscale.resources import LazyResources, Resources
 from nanoscale.state import SLOTS
 from nanoscale.token_stream import TokenForwarder
 from nanoscale.tools.redact import redact
@@ -88,36 +88,42 @@ class Engine:
     ):
         self.settings = settings
         self.callbacks = callbacks or []
-        self._resources = resources
+        self._resources: Resources | LazyResources = resources or LazyResources(settings)
         self._checkpointer = checkpointer
         self._graph = None
         self._building = threading.Lock()
 
     @property
     def graph(self):
-        """Built once: a request racing the server's background load waits for it instead of
-        loading a second model (and importing transformers from two threads at once)."""
+        """Compiled once, without loading anything: nodes wait for the resources when they run."""
         if self._graph is None:
             with self._building:
                 if self._graph is None:
                     from nanoscale.graph import build_graph
 
-                    self._resources = self._resources or Resources.load(self.settings)
                     self._graph = build_graph(
                         self.settings, checkpointer=self._checkpointer, resources=self._resources
                     )
         return self._graph
 
+    def start_loading(self) -> None:
+        """Begin loading model, embeddings and knowledge bases in the background (once)."""
+        if isinstance(self._resources, LazyResources):
+            self._resources.start()
+
     @property
     def resources(self) -> Resources:
-        """The loaded model, retriever and embeddings (loading them on first use)."""
-        self.graph  # noqa: B018 - builds the graph, which loads the resources
-        assert self._resources is not None
-        return self._resources
+        """The loaded model, retriever and embeddings (waiting for them; loading if nobody has)."""
+        return self._resources.loaded()
 
     @property
     def ready(self) -> bool:
-        return self._graph is not None
+        return not isinstance(self._resources, LazyResources) or self._resources.ready
+
+    @property
+    def loading_step(self) -> str:
+        """What is loading now ("ready" once done): the server's /readyz and log say it."""
+        return self._resources.step if isinstance(self._resources, LazyResources) else "ready"
 
     def _config(self, thread_id: str, run_id: uuid.UUID | None = None) -> dict[str, Any]:
         config: dict[str, Any] = {"configurable": {"thread_id": thread_id}}

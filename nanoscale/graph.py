@@ -19,7 +19,7 @@ from nanoscale.nodes.retrieve import retrieve
 from nanoscale.nodes.signals import begin, route_after_signals, signals
 from nanoscale.nodes.tools import run_tools
 from nanoscale.nodes.verify import verify
-from nanoscale.resources import Resources
+from nanoscale.resources import LazyResources, Resources
 from nanoscale.state import InputState, OutputState, State
 
 
@@ -35,26 +35,31 @@ def sqlite_checkpointer(settings: Settings):
 def build_graph(
     settings: Settings | None = None,
     checkpointer: Any = "default",
-    resources: Resources | None = None,
+    resources: Resources | LazyResources | None = None,
 ):
     """Compile the graph. ``checkpointer=None`` compiles it for use as a subgraph (the parent's
     checkpointer then holds its state); the default is SQLite in the data directory."""
     settings = settings or Settings.load()
-    resources = resources or Resources.load(settings)
+    # nodes read the resources when they run, so nothing loads until an answer needs it
+    resources = resources or LazyResources(settings)
     builder = StateGraph(State, input_schema=InputState, output_schema=OutputState)
     builder.add_node("begin", begin)
     builder.add_node("signals", partial(signals, settings=settings.graph))
     builder.add_node("clarify", partial(clarify, settings=settings.graph))
-    builder.add_node("retrieve", partial(retrieve, retriever=resources.retriever))
+    builder.add_node("retrieve", lambda state, config: retrieve(state, config, retriever=resources.loaded().retriever))
     builder.add_node(
         "generate",
-        partial(
-            generate, chat_model=resources.chat_model, count_tokens=resources.count_tokens, settings=settings
+        lambda state, config: generate(
+            state,
+            config,
+            chat_model=resources.loaded().chat_model,
+            count_tokens=resources.loaded().count_tokens,
+            settings=settings,
         ),
     )
     builder.add_node(
         "verify",
-        partial(verify, embed=resources.embed, settings=settings.graph, cache_dir=settings.cache_dir),
+        lambda state: verify(state, embed=resources.loaded().embed, settings=settings.graph, cache_dir=settings.cache_dir),
     )
     builder.add_edge(START, "begin")
     builder.add_edge("begin", "signals")

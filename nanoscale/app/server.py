@@ -187,7 +187,7 @@ def create_app(settings: Settings, engine: Engine | None = None, load_in_backgro
         if app.state.load_error:
             return _error(503, app.state.load_error)
         if not engine.ready:
-            return _error(503, "loading the model and knowledge bases", retry_after=5)
+            return _error(503, f"loading: {engine.loading_step}", retry_after=5)
         return {"status": "ready", "model": settings.model.preset}
 
     mount_ui(app, engine, store, settings)

@@ -100,6 +100,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise InputError("give a question, or --thread ID --reply TEXT to answer a clarification")
     while result.status == "needs_input" and interactive:
         print(result.text)
+        engine.start_loading()  # the model loads while the user types the reply
         reply = input("> ")
         result = engine.reply(result.thread_id, reply, on_token)
     if stream and result.status == "answer":
@@ -110,6 +111,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     engine = open_engine(args)
+    engine.start_loading()  # the model loads while the user types the first question
     thread_id = None
     print("OpenNanoScaleLLM chat. Ask a troubleshooting question; /new starts over, /quit leaves.")
     while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from nanoscale.app.tracing import TraceStore, trace_outline
 from nanoscale.cli.common import common_flags, kb_flags, load_settings, model_flags, print_json
@@ -32,6 +33,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from nanoscale.app.server import create_app
 
     settings = load_settings(args)
+    # the load steps (and a failed load's reason) reach the terminal, not only /readyz
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_app(settings)
     print(f"serving on http://{settings.server.host}:{settings.server.port} (UI at /ui, API docs at /docs)")
     uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_level="warning")

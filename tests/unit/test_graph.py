@@ -228,10 +228,36 @@ def test_concurrent_first_use_loads_resources_once(settings, monkeypatch):
 
     monkeypatch.setattr(Resources, "load", classmethod(slow_load))
     engine = Engine(settings, checkpointer=InMemorySaver())
-    threads = [threading.Thread(target=lambda: engine.graph) for _ in range(3)]
+    engine.graph  # noqa: B018 - compiling the graph loads nothing
+    assert calls == [] and not engine.ready and engine.loading_step == "not started"
+    threads = [threading.Thread(target=lambda: engine.resources) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(calls) == 1
-    assert engine.ready
+    assert calls == ["nanoscale-load"]
+    assert engine.ready and engine.loading_step == "ready"
+
+
+def test_a_clarification_needs_no_model_and_an_answer_waits_for_it(settings, monkeypatch):
+    loads = []
+    monkeypatch.setattr(Resources, "load", classmethod(lambda cls, *a, **k: loads.append(1) or resources()))
+    engine = Engine(settings, checkpointer=InMemorySaver())
+    asked = engine.ask("EC2 cannot pull image from ECR")
+    assert asked.status == "needs_input" and loads == []
+    answered = engine.reply(asked.thread_id, "eu-west-1")
+    assert answered.status == "answer" and loads == [1]
+
+
+def test_a_failed_load_reaches_every_caller(settings, monkeypatch):
+    from nanoscale.errors import ModelNotAvailable
+
+    def broken(cls, *args, **kwargs):
+        raise ModelNotAvailable("package 'x' is not installed")
+
+    monkeypatch.setattr(Resources, "load", classmethod(broken))
+    engine = Engine(settings, checkpointer=InMemorySaver())
+    for _ in range(2):
+        with pytest.raises(ModelNotAvailable):
+            engine.resources  # noqa: B018
+    assert engine.loading_step.startswith("failed: package 'x'") and not engine.ready
