@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -11,12 +13,26 @@ from pydantic import ConfigDict
 
 from nanoscale.config import Settings
 from nanoscale.errors import KnowledgeBaseError
-from nanoscale.retrievers.ingest import embedding_id
+from nanoscale.retrievers.ingest import embedding_id, ingest
 from nanoscale.retrievers.search import Searcher
 from nanoscale.retrievers.store import KnowledgeBaseStore
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
+
+log = logging.getLogger("nanoscale.retrievers")
+
+
+def build_project_kb(settings: Settings, embeddings: Embeddings) -> None:
+    """The project's own knowledge base, built on first use so no command needs `make run` first."""
+    from nanoscale.models import EMBEDDING_DIM
+
+    source = settings.paths.knowledge_base
+    message = f"knowledge base: building '{settings.retrieval.default_kb}' from {source} (first use, a few seconds)"
+    log.info(message)
+    print(message, file=sys.stderr, flush=True)
+    report = ingest([source], settings.retrieval.default_kb, settings, embeddings.embed_documents, EMBEDDING_DIM)
+    log.info("knowledge base: %s chunks from %s files in %.1f s", report.total_chunks, len(report.added), report.seconds)
 
 
 def open_searcher(settings: Settings, embeddings: Embeddings, names: list[str] | None = None) -> Searcher:
@@ -25,6 +41,10 @@ def open_searcher(settings: Settings, embeddings: Embeddings, names: list[str] |
 
     store = KnowledgeBaseStore(settings.index_dir)
     wanted = names or settings.retrieval.knowledge_bases or store.names()
+    default = settings.retrieval.default_kb
+    if (not wanted or default in wanted) and not store.exists(default) and settings.paths.knowledge_base.is_dir():
+        build_project_kb(settings, embeddings)
+        wanted = wanted or [default]
     if not wanted:
         raise KnowledgeBaseError(
             f"no knowledge base in {settings.index_dir}; run `nanoscale ingest data/raw` "

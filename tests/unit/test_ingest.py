@@ -129,7 +129,30 @@ def test_mmr_and_threshold(docs, settings, fake_embeddings):
 
 
 def test_no_knowledge_base_is_a_clear_error(settings, fake_embeddings):
-    with pytest.raises(KnowledgeBaseError, match="nanoscale ingest"):
-        open_searcher(settings, fake_embeddings)
     with pytest.raises(KnowledgeBaseError):
         Searcher([], fake_embeddings.embed_query, settings.retrieval)
+
+
+def test_the_project_knowledge_base_is_built_on_first_use(settings, fake_embeddings, tmp_path, capsys):
+    import dataclasses
+
+    from nanoscale.retrievers.store import KnowledgeBaseStore
+
+    docs = tmp_path / "raw"
+    docs.mkdir()
+    (docs / "k8s.md").write_text("# Pods\n\n## CrashLoopBackOff\n\nRun kubectl logs --previous to see the last crash.\n")
+    project = dataclasses.replace(settings, paths=dataclasses.replace(settings.paths, knowledge_base=docs))
+    searcher = open_searcher(project, fake_embeddings)
+    assert KnowledgeBaseStore(project.index_dir).names() == ["default"]
+    assert "building 'default'" in capsys.readouterr().err
+    assert searcher.search("kubectl logs previous", k=1)
+    open_searcher(project, fake_embeddings)  # the second time it is only opened
+    assert "building" not in capsys.readouterr().err
+
+
+def test_without_a_project_knowledge_base_the_error_names_the_fix(settings, fake_embeddings, tmp_path):
+    import dataclasses
+
+    missing = dataclasses.replace(settings, paths=dataclasses.replace(settings.paths, knowledge_base=tmp_path / "x"))
+    with pytest.raises(KnowledgeBaseError, match="nanoscale ingest"):
+        open_searcher(missing, fake_embeddings)
