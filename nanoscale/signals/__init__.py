@@ -1,0 +1,1 @@
+"""Pure detection of what a conversation lacks (region, logs, endpoint...) before answering."""
