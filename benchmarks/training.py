@@ -22,8 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import spread, write_result  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 def model_config(name: str, settings: Any) -> Any:
     from transformers import AutoConfig
@@ -98,7 +96,7 @@ def main() -> None:
     )
     tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
     records = []
-    for example in load_examples(REPO / "data" / "instructions.jsonl", settings.cache_dir):
+    for example in load_examples(settings.training.data_path(), settings.cache_dir):
         record = example.record()
         ids = tokenizer.apply_chat_template(
             record["prompt"] + record["completion"], tokenize=True, return_dict=True

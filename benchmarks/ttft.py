@@ -10,7 +10,6 @@ prefix; --cold also measures with the cache reset before each question, to show 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -20,14 +19,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import percentile, spread, write_result  # noqa: E402
-
-CASES = Path(__file__).resolve().parent.parent / "data" / "eval" / "cases.jsonl"
-
-
-def questions(count: int) -> list[dict[str, Any]]:
-    cases = [json.loads(line) for line in CASES.read_text().splitlines() if line.strip()]
-    step = max(len(cases) // count, 1)
-    return cases[::step][:count]
 
 
 def first_token_seconds(chat: Any, messages: list, cold: bool) -> float:
@@ -53,6 +44,7 @@ def main() -> None:
         args.model, args.questions, args.budgets = "smollm2-135m", 3, "500"
 
     from nanoscale.config import Settings
+    from nanoscale.evals.cases import load_cases
     from nanoscale.nodes.retrieve import merge_sections, search_query
     from nanoscale.prompts import build_messages
     from nanoscale.resources import Resources
@@ -63,10 +55,10 @@ def main() -> None:
     resources = Resources.load(settings)
     chat = resources.chat_model
     window = settings.model.n_ctx - settings.model.max_new_tokens - 64
-    cases = questions(args.questions)
+    cases = load_cases(settings.paths.eval_cases, sample=args.questions)
     retrieved = []
     for case in cases:
-        hits = resources.retriever.invoke(search_query(case["question"], {}))
+        hits = resources.retriever.invoke(search_query(case.question, {}))
         retrieved.append(merge_sections([{**d.metadata, "text": d.page_content} for d in hits]))
 
     results: dict[str, Any] = {}
@@ -79,7 +71,7 @@ def main() -> None:
             )
             for case, documents in zip(cases, retrieved, strict=True):
                 messages, _ = build_messages(
-                    case["question"], {}, [], documents, [], resources.count_tokens, budget, window
+                    case.question, {}, [], documents, [], resources.count_tokens, budget, window
                 )
                 prompt_tokens.append(sum(resources.count_tokens(m.content) for m in messages))
                 seconds.append(first_token_seconds(chat, messages, cold=mode == "cold"))

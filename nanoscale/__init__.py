@@ -1,7 +1,8 @@
 """OpenNanoScaleLLM: a small, grounded, clarification-first assistant for DevOps troubleshooting.
 
 Public API: ``Settings``, ``build_graph()`` and ``ask()``. Nothing here downloads anything:
-Hugging Face libraries run offline unless the user opts in (``--allow-network``).
+loading the settings turns Hugging Face libraries offline unless they allow the network
+(``model.allow_network``, ``--allow-network``).
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-if os.environ.get("NANOSCALE_MODEL_ALLOW_NETWORK", "").lower() not in {"1", "true", "yes", "on"}:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Process-wide library behaviour, not configuration: strict checkpoint decoding, no tokenizer
+# fork warnings. Both are read when those libraries load, so they are set before anything else.
 os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

@@ -1,9 +1,11 @@
-"""One Settings object for the whole project.
+"""One Settings object for the whole project: the only channel for configuration.
 
-Precedence, lowest first: dataclass defaults < ``configs/default.yaml`` (or ``--config FILE``)
-< environment ``NANOSCALE_*`` < CLI flags. Sections are nested dataclasses; an environment
-variable names its section and field, e.g. ``NANOSCALE_MODEL_BACKEND=llamacpp``; top-level
-fields drop the section (``NANOSCALE_DATA_DIR``).
+Precedence, lowest first: dataclass defaults < ``configs/training.yaml`` and ``configs/lora.yaml``
+(the ``training`` section) < ``configs/default.yaml`` (or ``--config FILE``) < environment
+``NANOSCALE_*`` < CLI flags. Sections are nested dataclasses; an environment variable names its
+section and field, e.g. ``NANOSCALE_MODEL_BACKEND=llamacpp``; top-level fields drop the section
+(``NANOSCALE_DATA_DIR``). A variant (a training preset, an eval's deterministic model) is a copy
+made with `dataclasses.replace`; nothing mutates the Settings it was given.
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ import yaml
 from nanoscale.errors import NanoscaleError
 
 ENV_PREFIX = "NANOSCALE_"
-REPO_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = REPO_ROOT / "configs"
+REPO_CONFIG = CONFIG_DIR / "default.yaml"
+TRAINING_CONFIG = CONFIG_DIR / "training.yaml"
+LORA_CONFIG = CONFIG_DIR / "lora.yaml"
 
 
 class ConfigError(NanoscaleError, ValueError):
@@ -100,6 +106,58 @@ class ServerSettings:
 
 
 @dataclass
+class PathSettings:
+    """The project's own files; a relative path is relative to the repository root."""
+
+    knowledge_base: Path = REPO_ROOT / "data" / "raw"
+    eval_cases: Path = REPO_ROOT / "data" / "eval" / "dev" / "cases.jsonl"
+
+
+@dataclass
+class LoraSettings:
+    """The LoRA adapter (configs/lora.yaml)."""
+
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: str | list[str] = "all-linear"
+
+
+@dataclass
+class TrainingSettings:
+    """`nanoscale train` (configs/training.yaml); a preset there overrides some of these."""
+
+    base_model: str = "qwen2.5-coder-1.5b"
+    data: str = "data/instructions.jsonl"
+    eval_fraction: float = 0.1
+    max_train_examples: int = 0
+    max_eval_examples: int = 0
+    max_length: int = 1536
+    epochs: float = 2
+    max_steps: int = -1
+    batch_size: int = 4
+    grad_accum: int = 4
+    learning_rate: float = 2e-4
+    lr_scheduler: str = "cosine"
+    warmup_steps: int = 10
+    weight_decay: float = 0.0
+    seed: int = 42
+    precision: str = "auto"
+    gradient_checkpointing: bool = True
+    logging_steps: int = 5
+    eval_steps: int = 25
+    save_steps: int = 25
+    save_total_limit: int = 2
+    threads: int = 0
+    preset: str | None = None
+    lora: LoraSettings = field(default_factory=LoraSettings)
+
+    def data_path(self) -> Path:
+        path = Path(self.data).expanduser()
+        return path if path.is_absolute() else REPO_ROOT / path
+
+
+@dataclass
 class Settings:
     """Every knob of the system, with defaults that work offline on a 2-core CPU."""
 
@@ -109,6 +167,8 @@ class Settings:
     graph: GraphSettings = field(default_factory=GraphSettings)
     tools: ToolSettings = field(default_factory=ToolSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    paths: PathSettings = field(default_factory=PathSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
 
     @property
     def cache_dir(self) -> Path:
@@ -134,6 +194,10 @@ class Settings:
     def runs_dir(self) -> Path:
         return self.data_dir / "runs"
 
+    @property
+    def evals_db(self) -> Path:
+        return self.data_dir / "evals.sqlite"
+
     @classmethod
     def load(
         cls,
@@ -144,28 +208,69 @@ class Settings:
         """Build settings from defaults, a YAML file, the environment and explicit overrides.
 
         ``overrides`` use dotted keys (``{"model.backend": "llamacpp"}``); ``None`` values are
-        ignored so CLI flags that were not given do not mask the layers below.
+        ignored so CLI flags that were not given do not mask the layers below. The offline
+        environment follows the loaded settings (`apply_environment`).
         """
         settings = cls()
+        training = read_yaml(TRAINING_CONFIG) if TRAINING_CONFIG.is_file() else {}
+        training.pop("presets", None)
+        apply_mapping(settings.training, training, source=str(TRAINING_CONFIG), prefix="training.")
+        if LORA_CONFIG.is_file():
+            apply_mapping(settings.training.lora, read_yaml(LORA_CONFIG), str(LORA_CONFIG), "training.lora.")
         path = Path(config_file) if config_file else REPO_CONFIG
         if config_file and not path.is_file():
             raise ConfigError(f"config file not found: {path}")
         if path.is_file():
-            _apply_mapping(settings, _read_yaml(path), source=str(path))
+            apply_mapping(settings, read_yaml(path), source=str(path))
         _apply_env(settings, os.environ if env is None else env)
         for key, value in (overrides or {}).items():
             if value is not None:
                 _set_dotted(settings, key, value, source="command line")
         settings.data_dir = Path(settings.data_dir).expanduser()
+        for name in (f.name for f in dataclasses.fields(settings.paths)):
+            setattr(settings.paths, name, REPO_ROOT / getattr(settings.paths, name))
+        apply_environment(settings)
         return settings
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["data_dir"] = str(self.data_dir)
-        return data
+        return _plain(dataclasses.asdict(self))
+
+    def training_preset(
+        self, preset: str | None = None, overrides: dict[str, Any] | None = None
+    ) -> TrainingSettings:
+        """The training section with a preset of configs/training.yaml, then flags, layered on a copy."""
+        training = dataclasses.replace(self.training, lora=dataclasses.replace(self.training.lora))
+        if preset:
+            available = (read_yaml(TRAINING_CONFIG).get("presets") or {}) if TRAINING_CONFIG.is_file() else {}
+            if preset not in available:
+                raise ConfigError(f"unknown training preset '{preset}'; choose one of {', '.join(available)}")
+            apply_mapping(training, dict(available[preset]), source=f"preset {preset}")
+            training.preset = preset
+        for key, value in (overrides or {}).items():
+            if value is not None:
+                _set_dotted(training, key, value, source="flags")
+        if training.precision not in ("auto", "fp32", "bf16"):
+            raise ConfigError(f"precision must be auto, fp32 or bf16, not '{training.precision}'")
+        if not 0 <= training.eval_fraction < 1:
+            raise ConfigError("eval_fraction must be in [0, 1)")
+        return training
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def apply_environment(settings: Settings) -> None:
+    """Hugging Face libraries offline unless the settings allow the network; set before they load."""
+    offline = "0" if settings.model.allow_network else "1"
+    os.environ["HF_HUB_OFFLINE"] = offline
+    os.environ["TRANSFORMERS_OFFLINE"] = offline
+
+
+def _plain(value: Any) -> Any:
+    """Paths as strings, so the settings print as YAML and dump as JSON."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return str(value) if isinstance(value, Path) else value
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -175,7 +280,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _apply_mapping(target: Any, data: dict[str, Any], source: str, prefix: str = "") -> None:
+def apply_mapping(target: Any, data: dict[str, Any], source: str, prefix: str = "") -> None:
+    """Set a (nested) dataclass from a mapping, coercing each value to its field's type."""
     fields = {f.name: f for f in dataclasses.fields(target)}
     for key, value in data.items():
         if key not in fields:
@@ -184,7 +290,7 @@ def _apply_mapping(target: Any, data: dict[str, Any], source: str, prefix: str =
         if dataclasses.is_dataclass(current):
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: '{prefix}{key}' must be a mapping")
-            _apply_mapping(current, value, source, prefix=f"{prefix}{key}.")
+            apply_mapping(current, value, source, prefix=f"{prefix}{key}.")
         else:
             setattr(target, key, _coerce(value, _field_type(target, key), f"{prefix}{key}", source))
 
@@ -203,7 +309,7 @@ def _apply_env(settings: Settings, env: typing.Mapping[str, str]) -> None:
                 _set_dotted(settings, f.name, env[name], source=name)
 
 
-def _set_dotted(settings: Settings, key: str, value: Any, source: str) -> None:
+def _set_dotted(settings: Any, key: str, value: Any, source: str) -> None:
     *parents, leaf = key.split(".")
     target: Any = settings
     for part in parents:

@@ -2,14 +2,17 @@
 
 A message on a thread that waits for a clarification resumes it (`Command(resume=...)`); any
 other message starts a new question on the thread. Results carry the status the interfaces
-promise: ``answer`` or ``needs_input``.
+promise: ``answer`` or ``needs_input``. `Engine.stream` is the one way to watch a turn as it
+happens (the server's SSE route and the web UI both use it).
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -51,6 +54,20 @@ class AskResult:
         for sentence in self.unsupported_sentences:
             text = text.replace(sentence, f"{sentence} [unverified]", 1)
         return text
+
+
+@dataclass
+class StreamEvent:
+    """One event of a streamed turn: a ``token``, then one ``result`` or one ``error``."""
+
+    kind: str
+    token: str = ""
+    result: AskResult | None = None
+    error: Exception | None = None
+
+
+class StreamClosed(Exception):
+    """The consumer of a stream went away; the run stops instead of generating for no one."""
 
 
 def check_thread_id(thread_id: str) -> str:
@@ -148,6 +165,41 @@ class Engine:
         if thread_id and self.exists(check_thread_id(thread_id)) and self.waiting(thread_id):
             return self.reply(thread_id, message, on_token)
         return self._run(self._question_input(message, slots), thread_id or uuid.uuid4().hex, on_token)
+
+    def stream(
+        self,
+        message: str,
+        thread_id: str | None = None,
+        slots: dict[str, str] | None = None,
+        guard: Callable[[], AbstractContextManager[Any]] | None = None,
+    ) -> Iterator[StreamEvent]:
+        """`send` in a worker thread, as events: tokens as the model makes them, then the result or
+        the error. `guard` (a work-queue slot) is held around the run; closing the iterator stops it."""
+        events: queue.Queue[StreamEvent] = queue.Queue()
+        closed = threading.Event()
+
+        def on_token(token: str) -> None:
+            if closed.is_set():
+                raise StreamClosed
+            events.put(StreamEvent("token", token=token))
+
+        def work() -> None:
+            try:
+                with guard() if guard else nullcontext():
+                    result = self.send(message, thread_id, slots, on_token)
+                events.put(StreamEvent("result", result=result))
+            except Exception as exc:  # noqa: BLE001 - every failure reaches the consumer as an event
+                events.put(StreamEvent("error", error=exc))
+
+        threading.Thread(target=work, daemon=True).start()
+        try:
+            while True:
+                event = events.get()
+                yield event
+                if event.kind != "token":
+                    return
+        finally:
+            closed.set()
 
     def _question_input(self, question: str, slots: dict[str, str] | None) -> dict[str, Any]:
         text = clean_text(question, "question", self.settings.graph.max_question_chars)

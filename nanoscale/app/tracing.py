@@ -2,8 +2,8 @@
 
 Each row is one run (graph, node, chat model, retriever, tool): its id, trace id, parent,
 dotted order, name, type, inputs, outputs, error, times, tags and metadata (with the
-LangGraph ``thread_id`` and ``langgraph_node``). Traces can be listed, shown as a tree, and
-exported in LangSmith's run-tree JSON shape.
+LangGraph ``thread_id`` and ``langgraph_node``). Traces can be listed, shown as a tree or an
+outline, and exported in LangSmith's run-tree JSON shape.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,21 @@ def plain(value: Any, depth: int = 0) -> Any:
     if hasattr(value, "__dataclass_fields__"):
         return plain(vars(value), depth + 1)
     return str(value)
+
+
+def trace_outline(node: dict[str, Any], depth: int = 0) -> list[str]:
+    """One line per run of a trace tree: indentation for nesting, name, type, duration."""
+    duration = ""
+    if node.get("start_time") and node.get("end_time"):
+        seconds = (
+            datetime.fromisoformat(node["end_time"]) - datetime.fromisoformat(node["start_time"])
+        ).total_seconds()
+        duration = f" {seconds * 1000:.0f} ms"
+    error = " ERROR" if node.get("error") else ""
+    lines = [f"{'  ' * depth}- {node['name']} ({node['run_type']}){duration}{error}"]
+    for child in node.get("child_runs", []):
+        lines.extend(trace_outline(child, depth + 1))
+    return lines
 
 
 class TraceStore:

@@ -4,16 +4,14 @@ tokens, sources, unverified sentences marked), recent traces as trees, and evalu
 from __future__ import annotations
 
 import json
-import queue
-import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from fastapi import FastAPI
+from fastapi import FastAPI
 
-    from nanoscale.app.tracing import TraceStore
-    from nanoscale.config import Settings
-    from nanoscale.engine import AskResult, Engine
+from nanoscale.app.tracing import TraceStore, trace_outline
+from nanoscale.config import Settings
+from nanoscale.engine import AskResult, Engine
+from nanoscale.evals.report import eval_runs
 
 
 def render_result(result: AskResult) -> str:
@@ -36,27 +34,8 @@ def render_result(result: AskResult) -> str:
     return "\n\n".join(parts)
 
 
-def trace_outline(node: dict[str, Any], depth: int = 0) -> list[str]:
-    """One line per run: indentation for nesting, name, type, duration."""
-    from datetime import datetime
-
-    duration = ""
-    if node.get("start_time") and node.get("end_time"):
-        seconds = (
-            datetime.fromisoformat(node["end_time"]) - datetime.fromisoformat(node["start_time"])
-        ).total_seconds()
-        duration = f" {seconds * 1000:.0f} ms"
-    error = " ERROR" if node.get("error") else ""
-    lines = [f"{'  ' * depth}- {node['name']} ({node['run_type']}){duration}{error}"]
-    for child in node.get("child_runs", []):
-        lines.extend(trace_outline(child, depth + 1))
-    return lines
-
-
 def mount_ui(app: FastAPI, engine: Engine, store: TraceStore, settings: Settings) -> None:
     import gradio as gr
-
-    from nanoscale.app.server import eval_runs
 
     def respond(message: str, history: list[dict], thread_id: str | None):
         message = (message or "").strip()
@@ -65,32 +44,18 @@ def mount_ui(app: FastAPI, engine: Engine, store: TraceStore, settings: Settings
             return
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
         yield history, thread_id, ""
-        events: queue.Queue = queue.Queue()
-
-        def work() -> None:
-            try:
-                events.put(
-                    ("result", engine.send(message, thread_id, on_token=lambda t: events.put(("token", t))))
-                )
-            except Exception as exc:  # noqa: BLE001 - shown to the user as the assistant's turn
-                events.put(("error", str(exc)))
-
-        threading.Thread(target=work, daemon=True).start()
         text = ""
-        while True:
-            kind, value = events.get()
-            if kind == "token":
-                text += value
+        for event in engine.stream(message, thread_id):
+            if event.kind == "token":
+                text += event.token
                 history[-1]["content"] = text
                 yield history, thread_id, ""
-                continue
-            if kind == "error":
-                history[-1]["content"] = f"Error: {value}"
+            elif event.result is not None:
+                history[-1]["content"] = render_result(event.result)
+                yield history, event.result.thread_id, ""
+            else:
+                history[-1]["content"] = f"Error: {event.error}"
                 yield history, thread_id, ""
-                return
-            history[-1]["content"] = render_result(value)
-            yield history, value.thread_id, ""
-            return
 
     def list_traces() -> list[list[Any]]:
         return [

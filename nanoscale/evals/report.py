@@ -110,6 +110,21 @@ def history(db: Path) -> list[dict[str, Any]]:
     return [{"run_id": r, "created": c, "system": s, **json.loads(summary)} for r, c, s, summary in rows]
 
 
+def eval_runs(runs_dir: Path) -> list[dict[str, Any]]:
+    """Summaries of evaluation runs (`runs/eval-*/summary.json`), newest first; unreadable ones skipped.
+
+    The one reader of past runs: the server's `/evals/runs`, the UI's Evaluations tab and the
+    training report all list runs through it.
+    """
+    runs = []
+    for summary in sorted(runs_dir.glob("eval-*/summary.json"), reverse=True):
+        try:
+            runs.append({"run": summary.parent.name, "systems": json.loads(summary.read_text())})
+        except (OSError, ValueError):
+            continue
+    return runs
+
+
 def write_run(
     out: Path, rows: list[dict[str, Any]], summaries: list[dict[str, Any]], cases_file: str
 ) -> list[Path]:

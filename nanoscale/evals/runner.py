@@ -9,7 +9,8 @@ most 3 clarification turns, then score the final answer.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -19,8 +20,10 @@ from tqdm import tqdm
 from nanoscale.aws_catalog import invalid_references
 from nanoscale.config import Settings
 from nanoscale.engine import Engine
+from nanoscale.errors import InputError, ModelNotAvailable
 from nanoscale.evals import metrics
 from nanoscale.evals.cases import Case
+from nanoscale.evals.report import record, write_run
 from nanoscale.grounding import judge, split_sentences
 from nanoscale.resources import Resources
 
@@ -115,9 +118,8 @@ def run_system(
     """Every case against one system, in order, deterministic decoding."""
     if system not in SYSTEMS:
         raise ValueError(f"unknown system {system}")
-    settings.model.deterministic = True
-    if system == "tuned":
-        settings.model.preset = "tuned"
+    preset = "tuned" if system == "tuned" else settings.model.preset
+    settings = replace(settings, model=replace(settings.model, deterministic=True, preset=preset))
     name = label(system, settings)
     if system == "base":
         from nanoscale.models import load_chat_model, load_embeddings
@@ -162,3 +164,44 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         **aggregate(rows),
         "by_category": {c: aggregate([r for r in rows if r["category"] == c]) for c in categories},
     }
+
+
+@dataclass
+class EvalRun:
+    """What `evaluate` produced: one summary per system, the files written, the systems skipped."""
+
+    summaries: list[dict[str, Any]]
+    written: list[Path]
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def evaluate(
+    systems: list[str],
+    cases: list[Case],
+    settings: Settings,
+    out: Path,
+    cases_label: str,
+    progress: bool = True,
+) -> EvalRun:
+    """Every system on the cases, written to `out` and appended to the eval history.
+
+    A system whose model is missing is skipped when others can still be compared; alone, it fails.
+    """
+    rows: list[dict[str, Any]] = []
+    summaries: list[dict[str, Any]] = []
+    skipped: dict[str, str] = {}
+    for system in systems:
+        try:
+            system_rows = run_system(system, cases, settings, progress)
+        except ModelNotAvailable as exc:
+            if len(systems) == 1:
+                raise
+            skipped[system] = str(exc)
+            continue
+        rows.extend(system_rows)
+        summaries.append(summarise(system_rows))
+    if not summaries:
+        raise InputError("no system could be evaluated")
+    written = write_run(out, rows, summaries, cases_label)
+    record(settings.evals_db, out.name, summaries)
+    return EvalRun(summaries, written, skipped)

@@ -15,8 +15,8 @@ from langgraph.types import interrupt
 from nanoscale.config import GraphSettings
 from nanoscale.inputs import clean_text
 from nanoscale.prompts import clarification_question
+from nanoscale.signals import api, aws
 from nanoscale.state import State
-from nanoscale.tools import api, aws
 
 _DECLINE = re.compile(
     r"^\s*(i\s+)?(don'?t|do not|dunno|can'?t|cannot)\s+(know|tell|say|share)\b|^\s*(no idea|not sure|"

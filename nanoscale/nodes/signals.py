@@ -4,26 +4,8 @@ from __future__ import annotations
 
 from nanoscale.config import GraphSettings
 from nanoscale.inputs import clean_text
+from nanoscale.signals import extract_slots, missing_slots
 from nanoscale.state import State
-from nanoscale.tools import api, aws, logs
-
-
-def extract_slots(text: str) -> dict[str, str]:
-    """Slot values stated in the text itself."""
-    found = {
-        "region": aws.find_region(text) if aws.is_aws_question(text) or aws.find_region(text) else None,
-        "account": aws.find_account(text),
-        "endpoint": api.find_endpoint(text) if api.is_api_problem(text) else None,
-        "method": api.find_method(text) if api.is_api_problem(text) else None,
-        "auth": api.find_auth(text) if api.is_api_problem(text) else None,
-    }
-    return {name: value for name, value in found.items() if value}
-
-
-def missing_slots(text: str, slots: dict[str, str]) -> list[str]:
-    """Every slot the AWS, logs and API signals want and the conversation does not hold."""
-    wanted = aws.missing_slots(text, slots) + logs.missing_slots(text, slots) + api.missing_slots(text, slots)
-    return list(dict.fromkeys(wanted))
 
 
 def begin(state: State) -> dict:

@@ -1,61 +1,71 @@
 """The tools node: read-only checks chosen from the question and slots, run only when enabled.
 
-Each check is bounded in time (boto3 and HTTP timeouts, no retries), traced as its own run,
-and its result redacted before it becomes an observation that the prompt cites as [tool:name].
+Which checks run is decided here, by code from the signals, never by the model; what a check
+does is declared in `nanoscale.tools.registry`. Each check is bounded in time, traced as its
+own run, and its result redacted before it becomes an observation the prompt cites as [tool:name].
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 
 from nanoscale.config import ToolSettings
+from nanoscale.signals import api, aws
 from nanoscale.state import State
-from nanoscale.tools import api, aws, logs
+from nanoscale.tools.aws import error_text
 from nanoscale.tools.redact import redact
+from nanoscale.tools.registry import CHECKS, ToolContext
+
+Plan = list[tuple[str, tuple]]
 
 
-def observe(name: str, check: Callable[[], str], config: RunnableConfig | None) -> dict:
+def plan_aws_checks(text: str) -> Plan:
+    """The AWS checks a question calls for, as (check name, arguments)."""
+    if not aws.is_aws_question(text):
+        return []
+    checks: Plan = [("sts.get_caller_identity", ())]
+    services = aws.find_services(text)
+    instance = aws.find_instance_id(text)
+    role = aws.find_role_arn(text)
+    if instance:
+        checks.append(("ec2.instance_network", (instance,)))
+    if "ecr" in services and (instance or role):
+        checks.append(("iam.ecr_pull_permissions", (role, instance)))
+    repository = aws.find_ecr_repository(text)
+    if repository and "ecr" in services:
+        checks.append(("ecr.repository", (repository,)))
+    bucket = aws.find_bucket(text)
+    if bucket:
+        checks.append(("s3.bucket", (bucket,)))
+    return checks
+
+
+def plan_checks(text: str, slots: dict[str, str]) -> Plan:
+    """Every check the conversation calls for: AWS, a probe of an http(s) endpoint, a log file."""
+    checks = plan_aws_checks(text)
+    endpoint = slots.get("endpoint") or api.find_endpoint(text) or ""
+    if endpoint.startswith(("http://", "https://")):
+        checks.append(("api.probe", (endpoint, slots.get("method") or "GET")))
+    if slots.get("logs"):
+        checks.append(("logs.file", (slots["logs"],)))
+    return checks
+
+
+def observe(name: str, args: tuple, context: ToolContext, config: RunnableConfig | None) -> dict | None:
     """Run one check as a traced run; a failure becomes an observation too, never a crash."""
+    check = CHECKS[name]
     try:
-        text = RunnableLambda(lambda _: check(), name=f"tool:{name}").invoke({"check": name}, config)
-        return {"tool": name, "ok": True, "text": redact(text)}
+        text = RunnableLambda(lambda _: check.run(context, *args), name=f"tool:{name}").invoke(
+            {"check": name}, config
+        )
     except Exception as exc:  # noqa: BLE001 - the answer should say the check failed, and why
-        return {"tool": name, "ok": False, "text": redact(f"check failed: {aws._error_text(exc)}")[:500]}
+        return {"tool": name, "ok": False, "text": redact(f"check failed: {error_text(exc)}")[:500]}
+    return None if text is None else {"tool": name, "ok": True, "text": redact(text)}
 
 
 def run_tools(state: State, config: RunnableConfig, *, settings: ToolSettings, session=None) -> dict:
-    question = state["question"]
     slots = state.get("slots", {})
-    text = "\n".join([question, *state.get("replies", [])])
-    observations = []
-    checks = aws.plan_checks(text, slots)
-    if checks:
-        client = aws.ReadOnlyAWS(slots.get("region") or aws.find_region(text), settings.timeout_s, session)
-        for name, args in checks:
-            observations.append(observe(name, lambda n=name, a=args: aws.run_check(client, n, a), config))
-    endpoint = slots.get("endpoint") or api.find_endpoint(text) or ""
-    if endpoint.startswith(("http://", "https://")):
-        method = slots.get("method") or "GET"
-        observations.append(
-            observe(
-                "api.probe",
-                lambda: api.describe_probe(
-                    api.probe(
-                        endpoint,
-                        method,
-                        settings.timeout_s,
-                        settings.api_max_bytes,
-                        settings.api_max_redirects,
-                        settings.api_methods,
-                    )
-                ),
-                config,
-            )
-        )
-    if slots.get("logs"):
-        condensed = logs.read_log_file(slots["logs"], settings.logs_max_bytes)
-        if condensed is not None:
-            observations.append({"tool": "logs.file", "ok": True, "text": redact(condensed)})
-    return {"observations": observations}
+    text = "\n".join([state["question"], *state.get("replies", [])])
+    context = ToolContext(settings, slots.get("region") or aws.find_region(text), session)
+    observations = [observe(name, args, context, config) for name, args in plan_checks(text, slots)]
+    return {"observations": [item for item in observations if item is not None]}

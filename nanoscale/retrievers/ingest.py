@@ -159,6 +159,21 @@ def ingest(
     return report
 
 
+def ingest_paths(
+    paths: list[str | Path],
+    settings: Settings,
+    kb: str | None = None,
+    rebuild: bool = False,
+    progress: bool = True,
+) -> IngestReport:
+    """`ingest` with the configured embedding model, into `kb` (default: the settings' default KB)."""
+    from nanoscale.models import EMBEDDING_DIM, load_embeddings
+
+    embeddings = load_embeddings(settings)
+    name = kb or settings.retrieval.default_kb
+    return ingest(paths, name, settings, embeddings.embed_documents, EMBEDDING_DIM, rebuild, progress)
+
+
 def _source_key(file: SourceFile, kb: KnowledgeBase) -> str:
     """A file's name in the KB: relative to its ingested root, disambiguated across roots."""
     entry = kb.files.get(file.source)

@@ -121,6 +121,15 @@ class KnowledgeBaseStore:
     def exists(self, name: str) -> bool:
         return (self.index_dir / check_kb_name(name) / "CURRENT").is_file()
 
+    def manifest(self, name: str) -> dict | None:
+        """The live version's manifest (counts, files) without loading the index; None if unreadable."""
+        kb_dir = self.index_dir / check_kb_name(name)
+        try:
+            version = kb_dir / (kb_dir / "CURRENT").read_text(encoding="utf-8").strip()
+            return json.loads((version / MANIFEST_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
     def rebuild_hint(self, name: str) -> str:
         return f"rebuild it with `nanoscale ingest PATH... --kb {name} --rebuild`"
 

@@ -1,1 +1,29 @@
-"""Pure detection of what a conversation lacks (region, logs, endpoint...) before answering."""
+"""Signals: pure detection of what a conversation states and what it still lacks.
+
+Each module reads text only (no I/O, no model): `aws` (region, account, service, resources),
+`logs` (a failure without its error text), `api` (endpoint, method, auth). A new signal is a
+module here whose `missing_slots` joins the list below.
+"""
+
+from __future__ import annotations
+
+from nanoscale.signals import api, aws, logs
+
+
+def extract_slots(text: str) -> dict[str, str]:
+    """Slot values stated in the text itself."""
+    api_problem = api.is_api_problem(text)
+    found = {
+        "region": aws.find_region(text) if aws.is_aws_question(text) or aws.find_region(text) else None,
+        "account": aws.find_account(text),
+        "endpoint": api.find_endpoint(text) if api_problem else None,
+        "method": api.find_method(text) if api_problem else None,
+        "auth": api.find_auth(text) if api_problem else None,
+    }
+    return {name: value for name, value in found.items() if value}
+
+
+def missing_slots(text: str, slots: dict[str, str]) -> list[str]:
+    """Every slot the AWS, logs and API signals want and the conversation does not hold."""
+    wanted = aws.missing_slots(text, slots) + logs.missing_slots(text, slots) + api.missing_slots(text, slots)
+    return list(dict.fromkeys(wanted))

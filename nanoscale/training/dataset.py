@@ -7,7 +7,6 @@ stops the run before any model is loaded, naming the file and line.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections import Counter
@@ -17,6 +16,7 @@ from typing import Any
 
 from nanoscale.aws_catalog import invalid_references
 from nanoscale.errors import InputError
+from nanoscale.jsonl import read_jsonl
 from nanoscale.prompts import SYSTEM_PROMPT, logs_section, question_tail, slot_sections, user_prompt
 from nanoscale.state import SLOTS
 
@@ -69,9 +69,7 @@ class Example:
         return {"prompt": self.messages(), "completion": [{"role": "assistant", "content": self.output}]}
 
 
-def _check(raw: Any, where: str, cache_dir: Path | None) -> Example:
-    if not isinstance(raw, dict):
-        raise DataError(f"{where}: expected a JSON object, got {type(raw).__name__}")
+def _check(raw: dict[str, Any], where: str, cache_dir: Path | None) -> Example:
     unknown = sorted(set(raw) - set(REQUIRED) - set(OPTIONAL))
     if unknown:
         raise DataError(
@@ -140,30 +138,16 @@ def _check(raw: Any, where: str, cache_dir: Path | None) -> Example:
 
 def load_examples(path: Path, cache_dir: Path | None = None) -> list[Example]:
     """Every example in a JSONL file, or a DataError naming the first bad line."""
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
     examples: list[Example] = []
     seen: dict[tuple[str, str, str], int] = {}
-    with path.open("rb") as handle:
-        for number, raw_line in enumerate(handle, start=1):
-            where = f"{path}:{number}"
-            try:
-                line = raw_line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataError(f"{where}: not UTF-8 text ({exc.reason})") from exc
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{where}: malformed JSON ({exc.msg} at column {exc.colno})") from exc
-            example = _check(raw, where, cache_dir)
-            example.line = number
-            key = (example.instruction, example.input, example.context or "")
-            if key in seen:
-                raise DataError(f"{where}: duplicate of line {seen[key]}")
-            seen[key] = number
-            examples.append(example)
+    for number, where, raw in read_jsonl(path, DataError):
+        example = _check(raw, where, cache_dir)
+        example.line = number
+        key = (example.instruction, example.input, example.context or "")
+        if key in seen:
+            raise DataError(f"{where}: duplicate of line {seen[key]}")
+        seen[key] = number
+        examples.append(example)
     if not examples:
         raise DataError(f"{path}: no examples")
     return examples

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from nanoscale.errors import InputError
+from nanoscale.evals.cases import load_cases
 from nanoscale.prompts import SYSTEM_PROMPT
-from nanoscale.training.merge import PROVENANCE
+from nanoscale.training.runs import PROVENANCE
 
 ARCHITECTURES = {"qwen2": "QWEN2", "llama": "LLAMA"}
 FILE_NAMES = {"f16": "model-f16.gguf", "q8_0": "model-q8_0.gguf"}
@@ -180,15 +181,7 @@ def write_modelfile(out: Path, written: dict[str, Path], reader: Any) -> Path:
     return path
 
 
-def check_prompts(count: int) -> list[str]:
-    """`count` eval questions spread over the eval file, so every category is represented."""
-    cases_path = Path(__file__).resolve().parent.parent.parent / "data" / "eval" / "cases.jsonl"
-    questions = [json.loads(line)["question"] for line in cases_path.read_text().splitlines() if line.strip()]
-    step = max(len(questions) // max(count, 1), 1)
-    return questions[::step][:count]
-
-
-def check_agreement(merged: Path, gguf_path: Path, prompts: int = 20, tokens: int = 32) -> dict[str, Any]:
+def check_agreement(merged: Path, gguf_path: Path, questions: list[str], tokens: int = 32) -> dict[str, Any]:
     """Share of positions where llama.cpp's greedy token is transformers' argmax on the same prefix.
 
     llama.cpp generates greedily from the chat-templated prompt; transformers then reads
@@ -202,7 +195,7 @@ def check_agreement(merged: Path, gguf_path: Path, prompts: int = 20, tokens: in
     model = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32).eval()
     llm = Llama(model_path=str(gguf_path), n_ctx=2048, n_threads=os.cpu_count(), verbose=False)
     matches = positions = 0
-    for question in check_prompts(prompts):
+    for question in questions:
         messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": question}]
         encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
         ids = list(encoded["input_ids"] if hasattr(encoded, "keys") else encoded)
@@ -216,4 +209,18 @@ def check_agreement(merged: Path, gguf_path: Path, prompts: int = 20, tokens: in
         predicted = logits[len(ids) - 1 : len(ids) - 1 + len(generated)].argmax(-1).tolist()
         matches += sum(int(a == b) for a, b in zip(predicted, generated, strict=True))
         positions += len(generated)
-    return {"agreement": matches / max(positions, 1), "positions": positions, "prompts": prompts}
+    return {"agreement": matches / max(positions, 1), "positions": positions, "prompts": len(questions)}
+
+
+def check_exports(
+    merged: Path, files: dict[str, Path], cases: Path, prompts: int, min_agreement: float, tokens: int = 32
+) -> dict[str, dict[str, Any]]:
+    """Check every exported file on `prompts` eval questions spread over the cases; writes check.json
+    next to them after each file. Each result says whether it reached `min_agreement` (`ok`)."""
+    questions = [case.question for case in load_cases(cases, sample=prompts)]
+    checks: dict[str, dict[str, Any]] = {}
+    for kind, path in files.items():
+        result = check_agreement(merged, path, questions, tokens)
+        checks[kind] = {**result, "ok": result["agreement"] >= min_agreement}
+        (path.parent / "check.json").write_text(json.dumps(checks, indent=2))
+    return checks

@@ -15,9 +15,7 @@ from typing import Any
 
 from nanoscale.config import Settings
 from nanoscale.errors import InputError
-from nanoscale.training.train import CONFIG_FILE
-
-PROVENANCE = "nanoscale.json"
+from nanoscale.training.runs import CONFIG_FILE, PROVENANCE
 
 
 def merge(run_dir: Path, out: Path, settings: Settings) -> Path:
@@ -55,7 +53,7 @@ def merge(run_dir: Path, out: Path, settings: Settings) -> Path:
 
 def model_card(run_dir: Path, record: dict[str, Any], settings: Settings) -> str:
     """A Hugging Face model card: front matter, provenance, data, and the run's figures."""
-    from nanoscale.training.report import _latest_tuned_eval, eval_table
+    from nanoscale.training.report import eval_table, latest_tuned_eval
 
     config = record["settings"]
     metrics_path = run_dir / "metrics.json"
@@ -98,7 +96,7 @@ def model_card(run_dir: Path, record: dict[str, Any], settings: Settings) -> str
             f"{metrics.get('steps')} steps, {metrics.get('seconds')} s on {metrics.get('device')}."
         )
     lines += ["", "## Evaluation", ""]
-    tuned = _latest_tuned_eval(settings)
+    tuned = latest_tuned_eval(settings)
     lines += (
         eval_table(tuned[1]) if tuned else ["Not evaluated yet: `nanoscale eval --compare base rag tuned`."]
     )

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from nanoscale.config import Settings
+from nanoscale.evals.report import eval_runs
+from nanoscale.training.runs import CONFIG_FILE, PROVENANCE
 
 
 @dataclass
@@ -56,15 +58,12 @@ EVAL_COLUMNS = (
 )
 
 
-def _latest_tuned_eval(settings: Settings) -> tuple[str, list[dict[str, Any]]] | None:
-    """The newest eval run (by time) that includes the tuned system, if any."""
-    summaries = sorted(
-        settings.runs_dir.glob("eval-*/summary.json"), key=lambda p: p.stat().st_mtime, reverse=True
-    )
-    for summary in summaries:
-        rows = json.loads(summary.read_text())
+def latest_tuned_eval(settings: Settings) -> tuple[str, list[dict[str, Any]]] | None:
+    """The newest eval run that includes the tuned system, if any."""
+    for run in eval_runs(settings.runs_dir):
+        rows = run["systems"]
         if isinstance(rows, list) and any(str(r.get("system", "")).startswith("tuned") for r in rows):
-            return summary.parent.name, rows
+            return run["run"], rows
     return None
 
 
@@ -123,7 +122,7 @@ def write_report(run_dir: Path, record: dict[str, Any], metrics: dict[str, Any],
         "## Evaluation",
         "",
     ]
-    tuned = _latest_tuned_eval(settings)
+    tuned = latest_tuned_eval(settings)
     if tuned:
         lines += [f"From eval run `{tuned[0]}`:", "", *eval_table(tuned[1])]
     else:
@@ -144,12 +143,12 @@ def refresh_tuned_report(settings: Settings) -> Path | None:
     """Rewrite the report of the run behind the current tuned model (after an eval of it)."""
     from nanoscale.models import tuned_paths
 
-    provenance = tuned_paths(settings)[0] / "nanoscale.json"
+    provenance = tuned_paths(settings)[0] / PROVENANCE
     if not provenance.is_file():
         return None
     run_dir = settings.runs_dir / json.loads(provenance.read_text())["run"]
     if not (run_dir / "metrics.json").is_file():
         return None
-    record = json.loads((run_dir / "config.json").read_text())
+    record = json.loads((run_dir / CONFIG_FILE).read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
     return write_report(run_dir, record, metrics, settings)

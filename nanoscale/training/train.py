@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from nanoscale.config import Settings
+from nanoscale.config import Settings, TrainingSettings
 from nanoscale.errors import InputError
 from nanoscale.models import cpu_has_bf16, hf_folder_from_gguf, resolve_model
-from nanoscale.training.config import TrainSettings
 from nanoscale.training.dataset import Example, load_examples, split, stats
-
-CONFIG_FILE = "config.json"
+from nanoscale.training.runs import CONFIG_FILE, new_run_dir
 
 
 @dataclass
@@ -42,31 +39,6 @@ def resolve_base(name: str, settings: Settings) -> BaseModel:
         note = f"dequantized to fp32 from the packaged GGUF `{path.name}` (not the original bf16 weights)"
         return BaseModel(hf_folder_from_gguf(path, settings), path, note)
     return BaseModel(path, None, f"Hugging Face folder `{path}`")
-
-
-def new_run_dir(settings: Settings) -> Path:
-    run_id = "train-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    path = settings.runs_dir / run_id
-    path.mkdir(parents=True, exist_ok=False)
-    return path
-
-
-def latest_run(settings: Settings) -> Path:
-    runs = sorted(p for p in settings.runs_dir.glob("train-*") if (p / CONFIG_FILE).is_file())
-    if not runs:
-        raise InputError(f"no training run in {settings.runs_dir}; run `nanoscale train` first")
-    return runs[-1]
-
-
-def find_run(settings: Settings, run: str | None) -> Path:
-    if not run:
-        return latest_run(settings)
-    path = Path(run).expanduser()
-    if not path.is_dir():
-        path = settings.runs_dir / run
-    if not (path / CONFIG_FILE).is_file():
-        raise InputError(f"no training run '{run}' (looked for {path / CONFIG_FILE})")
-    return path
 
 
 def _precision(requested: str) -> str:
@@ -93,7 +65,7 @@ def _fits(examples: list[Example], tokenizer: Any, max_length: int) -> tuple[lis
 
 
 def train(
-    config: TrainSettings, settings: Settings, resume: Path | None = None, progress: bool = True
+    config: TrainingSettings, settings: Settings, resume: Path | None = None, progress: bool = True
 ) -> Path:
     """Run (or resume) one LoRA fine-tune; returns the run folder."""
     examples = load_examples(config.data_path(), settings.cache_dir)
@@ -123,7 +95,7 @@ def train(
         raise InputError(f"no training example fits max_length={config.max_length} tokens")
     precision = _precision(config.precision)
     record = {
-        "settings": config.as_dict(),
+        "settings": asdict(config),
         "base_folder": str(base.folder),
         "base_gguf": str(base.gguf) if base.gguf else None,
         "base_note": base.note,
@@ -227,12 +199,3 @@ def _last_checkpoint(run_dir: Path) -> Path | None:
         (run_dir / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.rsplit("-", 1)[-1])
     )
     return checkpoints[-1] if checkpoints else None
-
-
-def settings_of(run_dir: Path) -> TrainSettings:
-    """The training settings a run was started with (for --resume)."""
-    from nanoscale.training.config import LoraSettings
-
-    saved = json.loads((run_dir / CONFIG_FILE).read_text())["settings"]
-    lora = LoraSettings(**saved.pop("lora"))
-    return TrainSettings(**saved, lora=lora)

@@ -14,7 +14,13 @@ from nanoscale.config import Settings
 REPO = Path(__file__).resolve().parents[2]
 TEST_DATA = Path(os.environ.get("NANOSCALE_TEST_DATA_DIR", REPO / ".test-data"))
 
-pytestmark = pytest.mark.integration
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is an integration test (a conftest's `pytestmark` marks nothing)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.integration)
 
 
 def real_settings(**overrides) -> Settings:

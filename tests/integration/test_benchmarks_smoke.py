@@ -11,7 +11,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.integration.conftest import REPO, TEST_DATA
+
+pytestmark = pytest.mark.bench
 
 
 def test_every_benchmark_runs_at_smoke_size(project_kb, tmp_path):

@@ -31,7 +31,7 @@ def test_five_cases_on_the_default_model(project_kb, tmp_path: Path):
             "nanoscale.cli",
             "eval",
             "--cases",
-            str(REPO / "data" / "eval" / "cases.jsonl"),
+            str(REPO / "data" / "eval" / "dev" / "cases.jsonl"),
             "--limit",
             "5",
             "--out",

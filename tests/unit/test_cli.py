@@ -81,13 +81,13 @@ def test_chat_turns_with_clarification(monkeypatch, capsys, settings):
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
     from langgraph.checkpoint.memory import InMemorySaver
 
-    from nanoscale import cli
+    from nanoscale.cli import ask
     from nanoscale.engine import Engine
     from nanoscale.resources import Resources
 
     model = FakeListChatModel(responses=["Attach the ECR read-only policy to the instance role."])
     engine = Engine(settings, Resources(model, None, None, len), checkpointer=InMemorySaver())
-    monkeypatch.setattr(cli, "_engine", lambda args: engine)
+    monkeypatch.setattr(ask, "open_engine", lambda args: engine)
     replies = iter(["EC2 cannot pull image from ECR", "eu-west-1", "/quit"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(replies))
     assert main(["chat"]) == 0
@@ -103,4 +103,4 @@ def test_eval_without_a_tuned_model_says_how_to_make_one(tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a", "question": "q"}\n{broken\n')
     assert main(["eval", "--data-dir", str(tmp_path), "--cases", str(bad)]) == 2
-    assert "line 2" in capsys.readouterr().err
+    assert f"{bad}:2: malformed JSON" in capsys.readouterr().err

@@ -1,9 +1,10 @@
+import os
 from pathlib import Path
 
 import pytest
 import yaml
 
-from nanoscale.config import REPO_CONFIG, ConfigError, Settings
+from nanoscale.config import LORA_CONFIG, REPO_CONFIG, REPO_ROOT, TRAINING_CONFIG, ConfigError, Settings
 
 
 def test_defaults_without_any_file(tmp_path: Path):
@@ -13,8 +14,15 @@ def test_defaults_without_any_file(tmp_path: Path):
     assert settings.tools.execute is False
 
 
-def test_default_yaml_names_every_knob():
+def test_the_yaml_files_name_every_knob():
+    """default.yaml holds every section but training, which training.yaml and lora.yaml hold."""
     data = yaml.safe_load(REPO_CONFIG.read_text())
+    data["training"] = {
+        k: v for k, v in yaml.safe_load(TRAINING_CONFIG.read_text()).items() if k != "presets"
+    }
+    data["training"]["lora"] = yaml.safe_load(LORA_CONFIG.read_text())
+    data["training"]["preset"] = None
+    data["paths"] = {k: str(REPO_ROOT / v) for k, v in data["paths"].items()}
     defaults = Settings().to_dict()
     assert set(data) == set(defaults)
     for section, values in defaults.items():
@@ -22,6 +30,26 @@ def test_default_yaml_names_every_knob():
             assert set(data[section]) == set(values), section
             for key, value in values.items():
                 assert data[section][key] == value, f"{section}.{key} differs from the dataclass default"
+
+
+def test_paths_are_relative_to_the_repository_and_variants_are_copies(tmp_path: Path):
+    config = tmp_path / "c.yaml"
+    config.write_text("paths:\n  eval_cases: data/eval/test\n")
+    settings = Settings.load(config, env={})
+    assert settings.paths.eval_cases == REPO_ROOT / "data" / "eval" / "test"
+    assert settings.paths.knowledge_base == REPO_ROOT / "data" / "raw"
+    variant = settings.training_preset("smoke")
+    assert variant.base_model == "smollm2-135m" and settings.training.base_model == "qwen2.5-coder-1.5b"
+
+
+def test_loading_applies_the_offline_environment(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    Settings.load(env={})
+    assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
+    Settings.load(env={"NANOSCALE_MODEL_ALLOW_NETWORK": "true"})
+    assert os.environ["HF_HUB_OFFLINE"] == "0"
+    Settings.load(env={})
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
 
 
 def test_precedence_yaml_then_env_then_overrides(tmp_path: Path):

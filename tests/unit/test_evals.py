@@ -52,7 +52,7 @@ def _played(answer, asked=("region",)):
 
 
 def test_project_cases_load_and_meet_the_counts():
-    cases = load_cases(REPO / "data" / "eval" / "cases.jsonl")
+    cases = load_cases(REPO / "data" / "eval" / "dev" / "cases.jsonl")
     assert len(cases) >= 80
     assert sum(1 for c in cases if c.must_ask) >= 30 and sum(1 for c in cases if not c.must_ask) >= 30
     assert {c.category for c in cases} >= {"aws", "docker", "kubernetes", "cicd", "terraform", "api", "linux"}
@@ -61,18 +61,46 @@ def test_project_cases_load_and_meet_the_counts():
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("{not json", "line 2: not valid JSON"),
-        ('{"id": "x"}', "line 2: missing or empty question"),
-        ('{"id": "y", "question": "q", "must_ask": ["colour"]}', "line 2: unknown slot"),
-        ('{"id": "a", "question": "dup"}', "line 2: duplicate id"),
-        ("[1, 2]", "line 2: expected a JSON object"),
+        ("{not json", "malformed JSON"),
+        ('{"id": "x"}', "missing or empty question"),
+        ('{"id": "y", "question": "q", "must_ask": ["colour"]}', "unknown slot"),
+        ('{"id": "a", "question": "dup"}', "duplicate id"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"id": "b", "question": "q", "in_kb": "no"}', "'in_kb' must be"),
+        ('{"id": "c", "question": "q", "tool_fixture": [1]}', "'tool_fixture' must be"),
     ],
 )
-def test_malformed_lines_are_named(tmp_path, line, message):
+def test_malformed_lines_are_named_by_file_and_line(tmp_path, line, message):
     path = tmp_path / "cases.jsonl"
     path.write_text('{"id": "a", "question": "q", "extra_key": 1}\n' + line + "\n")
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError, match=f"{path}:2: {message}"):
         load_cases(path)
+
+
+def test_a_folder_of_case_files_loads_sorted_with_ids_unique_across_files(tmp_path):
+    (tmp_path / "b.jsonl").write_text('{"id": "b1", "question": "q", "in_kb": false}\n')
+    (tmp_path / "a.jsonl").write_text(
+        '{"id": "a1", "question": "q", "tool_fixture": {"moto": "ecr"}, "expected_findings": ["web"]}\n'
+    )
+    (tmp_path / "notes.txt").write_text("not a case file")
+    cases = load_cases(tmp_path)
+    assert [c.id for c in cases] == ["a1", "b1"]
+    assert cases[0].tool_fixture == {"moto": "ecr"} and cases[0].expected_findings == ["web"]
+    assert cases[0].in_kb is None and cases[1].in_kb is False
+    (tmp_path / "c.jsonl").write_text('{"id": "a1", "question": "again"}\n')
+    with pytest.raises(InputError, match="c.jsonl:1: duplicate id 'a1'.*a.jsonl:1"):
+        load_cases(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match=r"no \*\.jsonl case files"):
+        load_cases(tmp_path / "empty")
+
+
+def test_sample_spreads_over_the_cases_after_limit(tmp_path):
+    path = tmp_path / "cases.jsonl"
+    path.write_text("".join(f'{{"id": "c{i}", "question": "q{i}"}}\n' for i in range(10)))
+    assert [c.id for c in load_cases(path, sample=3)] == ["c0", "c3", "c6"]
+    assert [c.id for c in load_cases(path, limit=4, sample=2)] == ["c0", "c2"]
+    assert len(load_cases(path, sample=50)) == 10
 
 
 def test_unknown_keys_are_ignored(tmp_path):

@@ -2,8 +2,7 @@
 
 import pytest
 
-from nanoscale.nodes.signals import extract_slots, missing_slots
-from nanoscale.tools import api, aws, logs
+from nanoscale.signals import api, aws, extract_slots, missing_slots
 
 
 @pytest.mark.parametrize(
@@ -194,18 +193,6 @@ def test_api_finders(text, endpoint, method, auth):
     assert api.find_endpoint(text) == endpoint
     assert api.find_method(text) == method
     assert api.find_auth(text) == auth
-
-
-def test_condense_keeps_errors_collapses_repeats_and_caps():
-    noise = [f"2024-01-01T00:00:{i % 60:02d}Z INFO request {i} ok" for i in range(3000)]
-    errors = [f"2024-01-01T00:01:{i:02d}Z ERROR upstream timeout after 30s" for i in range(50)]
-    text = "\n".join(noise[:1500] + errors + noise[1500:])
-    out = logs.condense(text, max_bytes=4096)
-    assert len(out.encode()) <= 4096
-    assert "ERROR upstream timeout" in out
-    assert out.count("ERROR upstream timeout") == 1
-    assert "[condensed:" in out
-    assert logs.condense("short log", max_bytes=4096) == "short log"
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nanoscale.state import SLOTS
-from nanoscale.training.config import load_training_settings
+from nanoscale.config import Settings
 from nanoscale.training.dataset import DataError, load_examples, split, stats
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -135,15 +134,24 @@ def test_train_cli_stops_on_a_bad_line_before_loading_a_model(tmp_path):
 
 
 def test_presets_and_flags_layer_over_the_yaml():
-    quick = load_training_settings("cpu-quick")
+    settings = Settings.load(env={})
+    quick = settings.training_preset("cpu-quick")
     assert quick.base_model == "qwen2.5-coder-0.5b" and quick.preset == "cpu-quick"
-    assert load_training_settings("smoke").base_model == "smollm2-135m"
-    full = load_training_settings()
+    assert quick.gradient_checkpointing is False and settings.training.gradient_checkpointing is True
+    assert settings.training_preset("smoke").base_model == "smollm2-135m"
+    full = settings.training_preset()
     assert full.base_model == "qwen2.5-coder-1.5b" and full.lora.r == 16
-    assert load_training_settings("smoke", {"learning_rate": 1e-5}).learning_rate == 1e-5
+    assert settings.training_preset("smoke", {"learning_rate": 1e-5}).learning_rate == 1e-5
     with pytest.raises(Exception, match="unknown training preset"):
-        load_training_settings("huge")
-    assert set(SLOTS) >= {"region", "logs", "endpoint"}
+        settings.training_preset("huge")
+
+
+def test_training_yaml_is_coerced_like_every_other_setting():
+    """The string "false" is False (the old training reader made it True)."""
+    settings = Settings.load(env={"NANOSCALE_TRAINING_GRADIENT_CHECKPOINTING": "false"})
+    assert settings.training.gradient_checkpointing is False
+    with pytest.raises(Exception, match="expects int"):
+        settings.training_preset(None, {"max_steps": "many"})
 
 
 def test_merge_and_export_refuse_missing_inputs_with_one_line(tmp_path, capsys):

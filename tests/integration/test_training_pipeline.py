@@ -1,7 +1,8 @@
-"""Train -> merge -> export-gguf -> llama.cpp, end to end on a tiny random Llama (seconds, no downloads).
+"""Train -> merge -> export-gguf -> llama.cpp, end to end on a tiny random Llama (no downloads).
 
 The tiny model borrows SmolLM2's tokenizer (from the packaged GGUF) so the exported GGUF can carry
-that GGUF's tokenizer metadata, exactly as a real export does.
+that GGUF's tokenizer metadata, exactly as a real export does. Reading a real packaged model and
+about two minutes of training and export make this an integration test.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from nanoscale.config import LoraSettings, TrainingSettings
 from nanoscale.models import PRESETS, _installed_file
-from nanoscale.training.config import LoraSettings, TrainSettings
-from nanoscale.training.export import check_agreement, export_gguf
+from nanoscale.training.export import check_exports, export_gguf
 from nanoscale.training.merge import merge
 from nanoscale.training.train import train
 
@@ -60,7 +61,7 @@ def eight_examples(tmp_path_factory) -> Path:
     return path
 
 
-def tiny_config(base: Path, data: Path, **overrides) -> TrainSettings:
+def tiny_config(base: Path, data: Path, **overrides) -> TrainingSettings:
     """Settings small enough for seconds on a CPU; tests override what they exercise."""
     fixed = {
         "max_length": 1024,
@@ -71,7 +72,7 @@ def tiny_config(base: Path, data: Path, **overrides) -> TrainSettings:
         "gradient_checkpointing": False,
         "lora": LoraSettings(r=4, alpha=8, dropout=0.0),
     }
-    return TrainSettings(base_model=str(base), data=str(data), **{**fixed, **overrides})
+    return TrainingSettings(base_model=str(base), data=str(data), **{**fixed, **overrides})
 
 
 def test_tiny_model_trains_merges_exports_and_runs_in_llama_cpp(
@@ -115,9 +116,11 @@ def test_tiny_model_trains_merges_exports_and_runs_in_llama_cpp(
     llm = Llama(model_path=str(files["q8_0"]), n_ctx=256, verbose=False)
     out = llm.create_completion("The pod", max_tokens=4, temperature=0.0)
     assert out["usage"]["completion_tokens"] >= 1
-    agreement = check_agreement(merged, files["f16"], prompts=3, tokens=8)
-    assert agreement["positions"] > 0
-    assert agreement["agreement"] >= 0.9, agreement
+    checks = check_exports(merged, {"f16": files["f16"]}, settings.paths.eval_cases, 3, 0.9, tokens=8)
+    agreement = checks["f16"]
+    assert agreement["positions"] > 0 and agreement["prompts"] == 3
+    assert agreement["ok"], agreement
+    assert json.loads((tmp_path / "gguf" / "check.json").read_text())["f16"]["ok"]
 
 
 def test_resume_continues_from_the_last_checkpoint(settings, tiny_base, eight_examples):
