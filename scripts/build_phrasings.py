@@ -57,21 +57,45 @@ AWS_NO_EVIDENCE = [
     ("the ECS scheduled task", "doesn't work anymore"),
 ]
 REGION_FORMS = [
-    "in eu-west-1", "in us-east-1", "(us-west-2)", "in Frankfurt", "in ap-southeast-2",
-    "in the eu-central-1a AZ", "in N. Virginia", "in Ireland", "in ca-central-1", "in Tokyo",
-    "in sa-east-1", "in us-east-2b", "in Oregon", "in eu-north-1", "in ap-south-1", "in London",
+    "in eu-west-1",
+    "in us-east-1",
+    "(us-west-2)",
+    "in Frankfurt",
+    "in ap-southeast-2",
+    "in the eu-central-1a AZ",
+    "in N. Virginia",
+    "in Ireland",
+    "in ca-central-1",
+    "in Tokyo",
+    "in sa-east-1",
+    "in us-east-2b",
+    "in Oregon",
+    "in eu-north-1",
+    "in ap-south-1",
+    "in London",
 ]
 AWS_OPENERS = ["", "hi, ", "help: ", "urgent - ", "quick question, ", "since this morning "]
 
 K8S_WORKLOADS = [
-    ("deployment", "payments"), ("job", "nightly-export"), ("cronjob", "db-backup"),
-    ("statefulset", "kafka"), ("daemonset", "node-agent"), ("pod", "api-7d9f5"),
-    ("deployment", "frontend"), ("job", "reindex"), ("pod", "worker-0"), ("deployment", "auth-svc"),
+    ("deployment", "payments"),
+    ("job", "nightly-export"),
+    ("cronjob", "db-backup"),
+    ("statefulset", "kafka"),
+    ("daemonset", "node-agent"),
+    ("pod", "api-7d9f5"),
+    ("deployment", "frontend"),
+    ("job", "reindex"),
+    ("pod", "worker-0"),
+    ("deployment", "auth-svc"),
 ]
 K8S_NO_EVIDENCE = [
-    "What is the issue with {kind} {name}?", "why did {kind} {name} fail?",
-    "what's wrong with {kind} {name}", "{kind} {name} is not working", "{kind} {name} keeps failing",
-    "can you tell me why {kind} {name} is broken", "{name} {kind} fails after the deploy",
+    "What is the issue with {kind} {name}?",
+    "why did {kind} {name} fail?",
+    "what's wrong with {kind} {name}",
+    "{kind} {name} is not working",
+    "{kind} {name} keeps failing",
+    "can you tell me why {kind} {name} is broken",
+    "{name} {kind} fails after the deploy",
 ]
 K8S_EVIDENCE = [
     "{kind} {name} is in CrashLoopBackOff, last state OOMKilled",
@@ -79,7 +103,7 @@ K8S_EVIDENCE = [
     "{kind} {name} pod status ImagePullBackOff: manifest unknown",
     "{kind} {name} failed: BackoffLimitExceeded, logs say ConnectionRefusedError: [Errno 111]",
     "{kind} {name}: Warning FailedScheduling 0/3 nodes are available: 3 Insufficient memory",
-    "{kind} {name} stuck with CreateContainerConfigError: secret \"app-env\" not found",
+    '{kind} {name} stuck with CreateContainerConfigError: secret "app-env" not found',
 ]
 K8S_FORBIDDEN = [
     'pods "{name}-{h}" is forbidden: exceeded quota: {q}, requested: limits.cpu={n}, used: limits.cpu={m}, limited: limits.cpu={t}',
@@ -96,14 +120,24 @@ DOCKER_REGISTRY = [
     "our CI gets toomanyrequests pulling {img} from docker hub",
     "ImagePullBackOff: pull access denied for {img}",
     "429 Too Many Requests from registry-1.docker.io when pulling {img}",
-    "Failed to pull image \"{img}\": toomanyrequests: You have reached your unauthenticated pull rate limit",
+    'Failed to pull image "{img}": toomanyrequests: You have reached your unauthenticated pull rate limit',
     "denied: requested access to the resource is denied when pushing {img}",
 ]
-IMAGES = ["acme/api:1.2", "nginx:1.27", "myorg/worker:latest", "postgres:16", "teamx/etl:3.1", "redis:7-alpine"]
+IMAGES = [
+    "acme/api:1.2",
+    "nginx:1.27",
+    "myorg/worker:latest",
+    "postgres:16",
+    "teamx/etl:3.1",
+    "redis:7-alpine",
+]
 
 CI_NO_EVIDENCE = [
-    "why did the {job} job fail?", "the {job} job is red", "{job} failed again on main",
-    "what's wrong with our {job} pipeline", "{job} step broke overnight",
+    "why did the {job} job fail?",
+    "the {job} job is red",
+    "{job} failed again on main",
+    "what's wrong with our {job} pipeline",
+    "{job} step broke overnight",
 ]
 CI_EVIDENCE = [
     "{job} job: Error: Process completed with exit code 2.",
@@ -115,8 +149,10 @@ CI_EVIDENCE = [
 CI_JOBS = ["build", "deploy", "lint", "integration-test", "release", "docker-publish", "e2e"]
 
 LINUX_NO_EVIDENCE = [
-    "{svc} won't start after the update", "{svc} keeps crashing on the server",
-    "the {svc} service fails at boot", "what's wrong with {svc} on web01?",
+    "{svc} won't start after the update",
+    "{svc} keeps crashing on the server",
+    "the {svc} service fails at boot",
+    "what's wrong with {svc} on web01?",
 ]
 LINUX_EVIDENCE = [
     "{svc}.service: Main process exited, code=exited, status=1/FAILURE",
@@ -127,21 +163,48 @@ LINUX_EVIDENCE = [
 LINUX_SERVICES = ["nginx", "postgresql", "redis", "haproxy", "grafana", "prometheus", "sshd", "mongod"]
 
 API_STATUSES_AUTH = ["401", "401 Unauthorized", "403 Forbidden", "403", "unauthorized"]
-API_STATUSES_OTHER = ["404", "500 Internal Server Error", "422 Unprocessable Entity", "429 Too Many Requests",
-                      "400 Bad Request", "503", "a timeout"]
-API_PATHS = ["/v1/orders", "/api/users/12", "/v2/invoices", "/graphql", "/internal/health/deep",
-             "https://api.acme.io/v1/items", "https://billing.corp.dev/api/charges"]
+API_STATUSES_OTHER = [
+    "404",
+    "500 Internal Server Error",
+    "422 Unprocessable Entity",
+    "429 Too Many Requests",
+    "400 Bad Request",
+    "503",
+    "a timeout",
+]
+API_PATHS = [
+    "/v1/orders",
+    "/api/users/12",
+    "/v2/invoices",
+    "/graphql",
+    "/internal/health/deep",
+    "https://api.acme.io/v1/items",
+    "https://billing.corp.dev/api/charges",
+]
 API_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
-API_AUTHS = ["with a bearer token", "using our api key", "with basic auth", "with the oauth2 client credentials token"]
+API_AUTHS = [
+    "with a bearer token",
+    "using our api key",
+    "with basic auth",
+    "with the oauth2 client credentials token",
+]
 API_SUBJECTS = ["our API", "the orders API", "our backend API", "the partner API", "the payments REST API"]
 
 PLAIN = [
-    "how do I {x}?", "what's the best way to {x}", "can you explain how to {x}",
+    "how do I {x}?",
+    "what's the best way to {x}",
+    "can you explain how to {x}",
 ]
 HOWTOS = [
-    "rotate IAM access keys", "read a secret from Secrets Manager in python", "write a Dockerfile for a go app",
-    "set up a readiness probe", "cache pip dependencies in github actions", "import a resource into terraform",
-    "limit memory for a docker container", "give a pod an IAM role on EKS", "find large files on linux",
+    "rotate IAM access keys",
+    "read a secret from Secrets Manager in python",
+    "write a Dockerfile for a go app",
+    "set up a readiness probe",
+    "cache pip dependencies in github actions",
+    "import a resource into terraform",
+    "limit memory for a docker container",
+    "give a pod an IAM role on EKS",
+    "find large files on linux",
     "tail logs of all pods with a label",
 ]
 IAM_NONE = [
@@ -150,9 +213,14 @@ IAM_NONE = [
     "s3 returns 403 AccessDenied on {op} for bucket {b}",
     "An error occurred (ExpiredToken) when calling the {op} operation: The security token included in the request is expired",
 ]
-IAM_ACTIONS = [("ecr:GetAuthorizationToken", "*", "GetAuthorizationToken"), ("ec2:DescribeInstances", "*", "DescribeInstances"),
-               ("s3:GetObject", "arn:aws:s3:::data-lake/raw/x.csv", "GetObject"), ("lambda:InvokeFunction", "*", "Invoke"),
-               ("kms:Decrypt", "*", "Decrypt"), ("sts:AssumeRole", "arn:aws:iam::210987654321:role/ops", "AssumeRole")]
+IAM_ACTIONS = [
+    ("ecr:GetAuthorizationToken", "*", "GetAuthorizationToken"),
+    ("ec2:DescribeInstances", "*", "DescribeInstances"),
+    ("s3:GetObject", "arn:aws:s3:::data-lake/raw/x.csv", "GetObject"),
+    ("lambda:InvokeFunction", "*", "Invoke"),
+    ("kms:Decrypt", "*", "Decrypt"),
+    ("sts:AssumeRole", "arn:aws:iam::210987654321:role/ops", "AssumeRole"),
+]
 
 
 def read_handwritten(path: Path = HANDWRITTEN) -> list[Example]:
@@ -189,8 +257,20 @@ def templated(rng: random.Random) -> list[Example]:
         for _ in range(4):
             name = rng.choice(["web", "api", "batch", "etl", "runner", "cache"])
             n, m = rng.randint(1, 4), rng.randint(5, 9)
-            out.append((template.format(name=name, h=f"{rng.randrange(16**5):05x}", q=rng.choice(
-                ["team-a", "compute-quota", "ns-limits", "prod-rq"]), n=n, m=m, t=m + n - 1), [], "kubernetes"))
+            out.append(
+                (
+                    template.format(
+                        name=name,
+                        h=f"{rng.randrange(16**5):05x}",
+                        q=rng.choice(["team-a", "compute-quota", "ns-limits", "prod-rq"]),
+                        n=n,
+                        m=m,
+                        t=m + n - 1,
+                    ),
+                    [],
+                    "kubernetes",
+                )
+            )
     for template in DOCKER_REGISTRY:
         for image in rng.sample(IMAGES, 4):
             out.append((template.format(img=image), [], "docker"))
@@ -206,12 +286,26 @@ def templated(rng: random.Random) -> list[Example]:
             out.append((template.format(svc=svc), [], "linux"))
     out += api_examples(rng)
     for x in HOWTOS:
-        out.append((rng.choice(PLAIN).format(x=x), [], rng.choice(["aws", "docker", "kubernetes", "linux", "cicd"])))
+        out.append(
+            (rng.choice(PLAIN).format(x=x), [], rng.choice(["aws", "docker", "kubernetes", "linux", "cicd"]))
+        )
     for template in IAM_NONE:
         for action, res, op in rng.sample(IAM_ACTIONS, 4):
             acct = "".join(rng.choice("0123456789") for _ in range(12))
-            out.append((template.format(acct=acct, u=rng.choice(["ci", "dev", "deployer"]), action=action,
-                                        res=res, op=op, b=rng.choice(["logs-bkt", "assets"])), [], "aws"))
+            out.append(
+                (
+                    template.format(
+                        acct=acct,
+                        u=rng.choice(["ci", "dev", "deployer"]),
+                        action=action,
+                        res=res,
+                        op=op,
+                        b=rng.choice(["logs-bkt", "assets"]),
+                    ),
+                    [],
+                    "aws",
+                )
+            )
     return out
 
 
@@ -255,7 +349,9 @@ def main() -> None:
             by_label[(label, row["source"])] += 1
     print(f"{len(rows)} phrasings -> {OUT.relative_to(ROOT)}")
     for label in (*SLOT_ORDER, "(none)"):
-        print(f"  {label:9s} hand {by_label[(label, 'hand')]:4d}  template {by_label[(label, 'template')]:4d}")
+        print(
+            f"  {label:9s} hand {by_label[(label, 'hand')]:4d}  template {by_label[(label, 'template')]:4d}"
+        )
     print("  domains:", dict(Counter(row["domain"] for row in rows)))
 
 

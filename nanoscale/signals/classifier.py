@@ -39,8 +39,12 @@ _K8S_REASON = re.compile(
     r"CreateContainerError|ContainerCreating|FailedScheduling|FailedMount|FailedAttachVolume|Evicted|"
     r"NotReady|Pending|Terminating|BackoffLimitExceeded|DeadlineExceeded|Unhealthy|Completed|Error)\b"
 )
-_K8S_FORBIDDEN = re.compile(r"is forbidden:|exceeded quota|cannot (get|list|watch|create|patch|delete) resource")
-_REGISTRY = re.compile(r"toomanyrequests|pull rate limit|pull access denied|registry-1\.docker\.io|docker hub", re.I)
+_K8S_FORBIDDEN = re.compile(
+    r"is forbidden:|exceeded quota|cannot (get|list|watch|create|patch|delete) resource"
+)
+_REGISTRY = re.compile(
+    r"toomanyrequests|pull rate limit|pull access denied|registry-1\.docker\.io|docker hub", re.I
+)
 
 
 def _hash(feature: str) -> int:
@@ -77,7 +81,7 @@ def text_features(text: str) -> dict[int, float]:
 
 def rule_flags(text: str) -> list[str]:
     """Names of the rule detectors that fire on text: facts the rules see more reliably than n-grams."""
-    from nanoscale.tools import api, aws, logs
+    from nanoscale.signals import api, aws, logs
 
     services = aws.find_services(text)
     flags = {
@@ -112,7 +116,7 @@ def features(text: str, use_rules: bool) -> dict[int, float]:
 
 def present_slots(text: str) -> set[str]:
     """Slots whose value the text already states, by the project's rule extractors."""
-    from nanoscale.tools import api, aws
+    from nanoscale.signals import api, aws
 
     finders = {
         "region": aws.find_region,
@@ -133,7 +137,9 @@ class SlotModel:
             self.slots: tuple[str, ...] = tuple(meta["slots"])
             self.use_rules: bool = bool(meta["use_rules"])
             if int(meta["n_features"]) != N_FEATURES:
-                raise ValueError(f"{path}: model has {meta['n_features']} features, code hashes to {N_FEATURES}")
+                raise ValueError(
+                    f"{path}: model has {meta['n_features']} features, code hashes to {N_FEATURES}"
+                )
             self.weights = np.zeros((N_FEATURES, len(self.slots)), dtype=np.float32)
             self.weights[data["rows"]] = data["values"].astype(np.float32)
             self.bias = data["bias"].astype(np.float64)

@@ -28,7 +28,10 @@ def test_hashing_is_deterministic_and_independent_of_python_hash_seed() -> None:
     code = "from nanoscale.signals.classifier import text_features as f; print(sorted(f('EKS nodes NotReady'))[:5])"
     outputs = {
         subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
             env={**__import__("os").environ, "PYTHONHASHSEED": seed},
         ).stdout
         for seed in ("1", "2")
@@ -44,22 +47,40 @@ def test_numpy_inference_equals_the_training_pipeline(tmp_path, use_rules: bool)
     from scripts.train_slot_classifier import export, fit, hashed_matrix
 
     texts = [
-        "our lambda keeps failing", "lambda in eu-west-1 keeps failing", "our API returns 401",
-        "GET https://api.acme.io/v1/x returns 401 with a bearer token", "why did job x fail?",
-        "job x failed: exit code 1", "cross-account assume role fails", "we keep getting throttled on AWS",
+        "our lambda keeps failing",
+        "lambda in eu-west-1 keeps failing",
+        "our API returns 401",
+        "GET https://api.acme.io/v1/x returns 401 with a bearer token",
+        "why did job x fail?",
+        "job x failed: exit code 1",
+        "cross-account assume role fails",
+        "we keep getting throttled on AWS",
     ]
     labels = np.array(
-        [[s in row for s in SLOTS] for row in (
-            {"region", "logs"}, {"logs"}, {"endpoint", "method", "auth"}, set(), {"logs"}, set(),
-            {"account"}, {"service"},
-        )]
+        [
+            [s in row for s in SLOTS]
+            for row in (
+                {"region", "logs"},
+                {"logs"},
+                {"endpoint", "method", "auth"},
+                set(),
+                {"logs"},
+                set(),
+                {"account"},
+                {"service"},
+            )
+        ]
     )
     x = hashed_matrix(texts, use_rules)
     models = [fit(x, labels[:, j], 1.0) for j in range(len(SLOTS))]
     path = tmp_path / "model.npz"
     export(models, np.full(len(SLOTS), 0.5), use_rules, path)
     model = SlotModel(path)
-    probes = ["my ecs service won't start", "POST /v1/orders returns 415", "pods is forbidden: exceeded quota"]
+    probes = [
+        "my ecs service won't start",
+        "POST /v1/orders returns 415",
+        "pods is forbidden: exceeded quota",
+    ]
     expected = np.stack([m.predict_proba(hashed_matrix(probes, use_rules))[:, 1] for m in models], axis=1)
     got = np.stack([model.probabilities(text) for text in probes])
     np.testing.assert_allclose(got, expected, atol=1e-5)
@@ -81,8 +102,11 @@ def test_model_metadata_names_every_slot() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Error from server (Forbidden): pods \"etl-9z\" is forbidden: exceeded quota: analytics-rq, "
-         "requested: limits.memory=4Gi, used: limits.memory=30Gi, limited: limits.memory=32Gi", set()),
+        (
+            'Error from server (Forbidden): pods "etl-9z" is forbidden: exceeded quota: analytics-rq, '
+            "requested: limits.memory=4Gi, used: limits.memory=30Gi, limited: limits.memory=32Gi",
+            set(),
+        ),
         ("docker pull grafana/grafana:11: toomanyrequests: You have reached your pull rate limit", set()),
         ("What is the issue with statefulset zookeeper?", {"logs"}),
         ("why did the job invoice-sync fail last night?", {"logs"}),
