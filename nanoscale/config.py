@@ -77,6 +77,7 @@ class GraphSettings:
     """Clarification and verification behaviour of the LangGraph engine."""
 
     max_clarification_turns: int = 3
+    slot_decision: str = "classifier"  # which slots to ask for: classifier, rules, or union of both
     support_similarity: float = 0.55
     support_overlap: float = 0.6
     max_question_chars: int = 8000

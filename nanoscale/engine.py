@@ -21,6 +21,7 @@ from langgraph.types import Command
 from nanoscale.config import Settings
 from nanoscale.errors import InputError
 from nanoscale.inputs import clean_text
+from nanoscale.models import check_model_name
 from nanoscale.resources import LazyResources, Resources
 from nanoscale.state import SLOTS
 from nanoscale.token_stream import TokenForwarder
@@ -88,6 +89,8 @@ class Engine:
     ):
         self.settings = settings
         self.callbacks = callbacks or []
+        if resources is None and settings.model.backend != "openai":
+            check_model_name(settings.model.preset)
         self._resources: Resources | LazyResources = resources or LazyResources(settings)
         self._checkpointer = checkpointer
         self._graph = None

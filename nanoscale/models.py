@@ -158,6 +158,18 @@ def assemble_gguf(preset: Preset, models_dir: Path, progress: bool = True) -> Pa
     return target
 
 
+def check_model_name(name: str) -> None:
+    """Fail fast on a model name that can never resolve, without assembling or loading anything
+    (the model itself loads lazily, so a typo would otherwise surface only at the first answer)."""
+    path = Path(name).expanduser()
+    if name in PRESETS or name == "tuned" or path.exists():
+        return
+    raise ModelNotAvailable(
+        f"unknown model '{name}'; choose a preset ({', '.join(PRESETS)}, tuned), "
+        "a .gguf file or a model folder; `nanoscale models` lists them"
+    )
+
+
 def resolve_model(name: str, settings: Settings) -> tuple[str, Path]:
     """Map a preset name or a path to ('gguf', file) or ('hf', folder or hub id path)."""
     if name == "tuned":
@@ -174,12 +186,8 @@ def resolve_model(name: str, settings: Settings) -> tuple[str, Path]:
         return "gguf", path
     if path.is_dir() and (path / "config.json").is_file():
         return "hf", path
-    if path.exists():
-        raise ModelNotAvailable(f"'{name}' is neither a .gguf file nor a Hugging Face model folder")
-    raise ModelNotAvailable(
-        f"unknown model '{name}'; choose a preset ({', '.join(PRESETS)}, tuned), "
-        "a .gguf file or a model folder; `nanoscale models` lists them"
-    )
+    check_model_name(name)
+    raise ModelNotAvailable(f"'{name}' is neither a .gguf file nor a Hugging Face model folder")
 
 
 def tuned_paths(settings: Settings) -> tuple[Path, Path]:

@@ -33,7 +33,7 @@ def signals(state: State, *, settings: GraphSettings) -> dict:
     known = {k: v for k, v in (state.get("slots") or {}).items() if v}
     slots = {**extract_slots(question), **known}
     conversation = "\n".join([question, *state.get("replies", [])])
-    wanted = missing_slots(conversation, slots)
+    wanted = missing_slots(conversation, slots, settings.slot_decision)
     asked = state.get("asked", [])
     pending = (
         []

@@ -7,7 +7,8 @@ module here whose `missing_slots` joins the list below.
 
 from __future__ import annotations
 
-from nanoscale.signals import api, aws, logs
+from nanoscale.signals import api, aws, classifier, logs
+from nanoscale.state import SLOTS
 
 
 def extract_slots(text: str) -> dict[str, str]:
@@ -23,7 +24,21 @@ def extract_slots(text: str) -> dict[str, str]:
     return {name: value for name, value in found.items() if value}
 
 
-def missing_slots(text: str, slots: dict[str, str]) -> list[str]:
-    """Every slot the AWS, logs and API signals want and the conversation does not hold."""
-    wanted = aws.missing_slots(text, slots) + logs.missing_slots(text, slots) + api.missing_slots(text, slots)
-    return list(dict.fromkeys(wanted))
+DECISIONS = ("classifier", "rules", "union")
+
+
+def missing_slots(text: str, slots: dict[str, str], decision: str = "rules") -> list[str]:
+    """The slots to ask for that the conversation does not hold.
+
+    `rules`: the AWS, logs and API detectors; `classifier`: the learned slot model
+    (classifier.py, trained on data/signals); `union`: either one asking is enough.
+    """
+    if decision not in DECISIONS:
+        raise ValueError(f"unknown slot decision '{decision}'; known: {', '.join(DECISIONS)}")
+    wanted: list[str] = []
+    if decision in ("rules", "union"):
+        wanted += aws.missing_slots(text, slots) + logs.missing_slots(text, slots) + api.missing_slots(text, slots)
+    if decision in ("classifier", "union"):
+        wanted += classifier.needed_slots(text, present=[*classifier.present_slots(text), *slots])
+    order = {slot: index for index, slot in enumerate(SLOTS)}
+    return sorted(dict.fromkeys(wanted), key=lambda slot: order.get(slot, len(order)))
