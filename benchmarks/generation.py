@@ -30,15 +30,17 @@ QUESTION = "My EC2 instance cannot pull an image from ECR: docker pull says no b
 SLOTS = {"region": "eu-west-1"}
 
 
-def grounded_messages(resources: Any, settings: Any) -> list:
+def grounded_messages(resources: Any, settings: Any, question: str = QUESTION, slots: dict | None = None) -> list:
+    """The generate node's prompt for a question: retrieved sections in the configured budget."""
     from nanoscale.nodes.retrieve import merge_sections, search_query
     from nanoscale.prompts import build_messages
 
-    hits = resources.retriever.invoke(search_query(QUESTION, SLOTS))
+    slots = SLOTS if slots is None else slots
+    hits = resources.retriever.invoke(search_query(question, slots))
     documents = merge_sections([{**d.metadata, "text": d.page_content} for d in hits])
     window = settings.model.n_ctx - settings.model.max_new_tokens - 64
     messages, _ = build_messages(
-        QUESTION, SLOTS, [], documents, [], resources.count_tokens, settings.retrieval.context_tokens, window
+        question, slots, [], documents, [], resources.count_tokens, settings.retrieval.context_tokens, window
     )
     return messages
 

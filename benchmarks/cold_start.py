@@ -1,0 +1,108 @@
+"""Cold processes, side by side: what a user waits for from `nanoscale ask` to its output.
+
+(1) cold `needs_input`: `nanoscale ask --json QUESTION` with no region, a fresh process each time
+(the clarification needs no model: target under 1.5 s); (2) cold answer: the same question with
+`--region`, a fresh process, to a complete grounded answer; (3) the anchor: plain
+llama-cpp-python in a fresh process, the same GGUF, the same grounded prompt that (2) builds,
+greedy, as many new tokens as (2) produced (target: (2) <= 1.3x (3)). Runs alternate so drift
+hits both alike; medians, spreads and peak memory (max RSS) of each are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import spread, write_result  # noqa: E402
+from benchmarks.generation import as_dicts, grounded_messages  # noqa: E402
+
+QUESTION = "My EC2 instance cannot pull a container image from ECR."
+REGION = "eu-west-1"
+ANCHOR = """
+import json, sys
+from llama_cpp import Llama
+model, messages, tokens, threads, ctx = sys.argv[1], json.load(open(sys.argv[2])), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+llm = Llama(model_path=model, n_ctx=ctx, n_threads=threads, verbose=False, seed=0)
+out = llm.create_chat_completion(messages=messages, max_tokens=tokens, temperature=0.0)
+print(json.dumps({"tokens": out["usage"]["completion_tokens"]}))
+"""
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS in MB of this one child (wait4's own rusage), and its stdout."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             stdin=subprocess.DEVNULL, env=env, text=True)
+    out = child.stdout.read() if child.stdout else ""
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise RuntimeError(f"{' '.join(command[:4])}... exited {child.returncode}")
+    return seconds, usage.ru_maxrss // 1024, out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="qwen2.5-coder-1.5b")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="SmolLM2, one run, 16 new tokens")
+    parser.add_argument("--out")
+    args = parser.parse_args(argv)
+    from nanoscale.config import Settings
+    from nanoscale.models import resolve_model
+    from nanoscale.resources import Resources
+
+    model = "smollm2-135m" if args.smoke else args.model
+    runs = 1 if args.smoke else args.runs
+    env = {**os.environ, "NANOSCALE_MODEL_PRESET": model, "NANOSCALE_MODEL_DETERMINISTIC": "true"}
+    if args.smoke:
+        env["NANOSCALE_MODEL_MAX_NEW_TOKENS"] = "16"
+    settings = Settings.load(env={k: v for k, v in env.items() if k.startswith("NANOSCALE_")})
+    _, gguf = resolve_model(model, settings)
+    resources = Resources.load(settings)  # also builds the knowledge base once, outside the timings
+    messages = as_dicts(grounded_messages(resources, settings, QUESTION, {"region": REGION}))
+    cli = [sys.executable, "-m", "nanoscale.cli", "ask", "--json"]
+    samples: dict[str, list[dict]] = {"needs_input": [], "answer": [], "anchor": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        prompt = Path(tmp) / "messages.json"
+        prompt.write_text(json.dumps(messages))
+        for run in range(runs + 1):  # the first round warms the page cache and is not kept
+            seconds, peak, out = timed([*cli, QUESTION], env)
+            assert json.loads(out)["status"] == "needs_input", out
+            first = {"seconds": seconds, "peak_mb": peak}
+            seconds, peak, out = timed([*cli, "--region", REGION, QUESTION], env)
+            answer = json.loads(out)
+            assert answer["status"] == "answer", out
+            tokens = resources.count_tokens(answer["answer"])
+            second = {"seconds": seconds, "peak_mb": peak, "tokens": tokens}
+            seconds, peak, out = timed(
+                [sys.executable, "-c", ANCHOR, str(gguf), str(prompt), str(tokens),
+                 str(settings.model.n_threads or os.cpu_count()), str(settings.model.n_ctx)], env)
+            third = {"seconds": seconds, "peak_mb": peak, "tokens": json.loads(out)["tokens"]}
+            if run:
+                for name, sample in zip(samples, (first, second, third), strict=True):
+                    samples[name].append(sample)
+            print(f"run {run}: needs_input {first['seconds']:.2f} s, answer {second['seconds']:.2f} s "
+                  f"({tokens} tokens), anchor {third['seconds']:.2f} s ({third['tokens']} tokens)", file=sys.stderr)
+    result = {
+        name: {key: spread([s[key] for s in values]) for key in values[0]} for name, values in samples.items()
+    }
+    ratios = [a["seconds"] / b["seconds"] for a, b in zip(samples["answer"], samples["anchor"], strict=True)]
+    result["answer_vs_anchor"] = spread(ratios)
+    path = write_result("cold_start", {"model": model, "question": QUESTION, "runs": runs, **result}, args.out)
+    print(json.dumps({k: v for k, v in result.items()}, indent=1))
+    print(f"written: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
