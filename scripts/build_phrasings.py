@@ -4,6 +4,10 @@ Hand-written lines (data/signals/handwritten.txt) carry most of every label; the
 near-miss pairs (the same situation with and without the missing fact) so a classifier learns
 the difference rather than the topic. Deterministic: the same inputs give the same file.
 
+Decontaminated: a line whose MiniLM cosine to any sealed test question (data/eval/test) reaches the
+seal check's threshold, or that equals one, is left out, so the classifier never trains on a
+near copy of what it is reported on (scripts/check_sealed.py enforces the same rule).
+
     PYTHONPATH=. python scripts/build_phrasings.py
 """
 
@@ -340,8 +344,26 @@ def build() -> list[dict]:
     return rows
 
 
+def decontaminate(rows: list[dict]) -> tuple[list[dict], int]:
+    """The rows not near any sealed test question, and how many were dropped."""
+    import numpy as np
+    from check_sealed import THRESHOLD, embedder, encode, load_test_cases, normalise
+
+    questions = [case["question"] for case in load_test_cases()]
+    model = embedder()
+    similarity = encode(model, [row["text"] for row in rows]) @ encode(model, questions).T
+    verbatim = {normalise(q) for q in questions}
+    keep = [
+        row
+        for row, nearest in zip(rows, similarity.max(axis=1), strict=True)
+        if nearest < THRESHOLD and normalise(row["text"]) not in verbatim
+    ]
+    return keep, len(rows) - len(keep)
+
+
 def main() -> None:
-    rows = build()
+    rows, dropped = decontaminate(build())
+    print(f"left out {dropped} lines near a sealed test question")
     OUT.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     by_label: Counter = Counter()
     for row in rows:

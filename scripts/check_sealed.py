@@ -4,7 +4,7 @@ The test set is only worth reporting if nothing the system is tuned on gives its
 This script fails (exit 1, one line per violation) when:
 
 a) a test question is near (cosine >= THRESHOLD on all-MiniLM-L6-v2 embeddings) a knowledge-base
-   heading in data/raw, an instruction example's user text (data/instructions.jsonl), a dev case
+   heading in data/raw, an instruction example's user text (data/instructions.jsonl), a slot-classifier phrasing (data/signals), a dev case
    question (data/eval/dev/cases.jsonl) or a string literal of >= 25 characters in tests/**/*.py;
 b) a test question appears verbatim (whitespace and case normalised) in any of those;
 c) a test case's full keyword set appears inside one instruction example's output;
@@ -44,6 +44,7 @@ RAW = ROOT / "data" / "raw"
 TEST_DIR = ROOT / "data" / "eval" / "test"
 DEV_CASES = ROOT / "data" / "eval" / "dev" / "cases.jsonl"
 INSTRUCTIONS = ROOT / "data" / "instructions.jsonl"
+PHRASINGS = ROOT / "data" / "signals" / "phrasings.jsonl"  # the slot classifier's training set
 TESTS = ROOT / "tests"
 
 THRESHOLD = 0.70  # measured, see the module docstring and data/eval/test/README.md
@@ -122,6 +123,8 @@ def references() -> list[Ref]:
             text = str(row.get(key) or "").strip()
             if text:
                 refs.append(Ref("instruction", f"instructions.jsonl:{number}:{key}", text))
+    for number, row in enumerate(read_jsonl(PHRASINGS), start=1):
+        refs.append(Ref("slot phrasing", f"phrasings.jsonl:{number}", str(row.get("text", ""))))
     for row in read_jsonl(DEV_CASES):
         refs.append(Ref("dev case", f"dev:{row.get('id')}", str(row.get("question", ""))))
     refs.extend(test_literals())

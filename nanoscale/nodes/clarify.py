@@ -77,5 +77,6 @@ def apply_reply(state: State, pending: list[str], resume: Any, settings: GraphSe
 
 def clarify(state: State, *, settings: GraphSettings) -> dict:
     pending = state["pending"]
-    resume = interrupt({"slots": pending, "question": clarification_question(pending)})
+    conversation = "\n".join([state["question"], *state.get("replies", [])])
+    resume = interrupt({"slots": pending, "question": clarification_question(pending, conversation)})
     return apply_reply(state, pending, resume, settings)

@@ -173,3 +173,17 @@ def test_verify_without_evidence_supports_nothing(settings):
     state = {"question": "q", "answer": "A long invented sentence about networking here.", "documents": []}
     update = verify(state, embed=None, settings=GraphSettings(), cache_dir=None)
     assert update["unsupported_sentences"] == ["A long invented sentence about networking here."]
+
+
+def test_the_logs_question_names_the_users_own_tool():
+    from nanoscale.prompts import clarification_question
+
+    assert "kubectl describe" in clarification_question(["logs"], "what is wrong with deployment checkout?")
+    assert "journalctl -u" in clarification_question(["logs"], "the nginx systemd service will not start")
+    assert "CI run" in clarification_question(["logs"], "why did the release pipeline fail?")
+    assert clarification_question(["logs"], "the thing broke") == (
+        "To narrow this down, please tell me the exact error message or the last log lines."
+    )
+    assert clarification_question(["region", "logs"], "lambda broke").endswith(
+        "(for example eu-west-1) and the exact error message or the last log lines."
+    )
