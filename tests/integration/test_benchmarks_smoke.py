@@ -38,7 +38,9 @@ def test_every_benchmark_runs_at_smoke_size(project_kb, tmp_path):
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     suite = json.loads((tmp_path / "bench.json").read_text())
-    assert set(suite["steps"]) == {"retrieval", "generation", "ttft", "transformers_cpu", "training", "load"}
+    assert set(suite["steps"]) == {
+        "retrieval", "generation", "ttft", "transformers_cpu", "training", "load", "cold_start", "llama_builds"
+    }
     assert all(step["exit"] == 0 and step["seconds"] > 0 for step in suite["steps"].values())
 
     results = {name: json.loads((tmp_path / f"{name}.json").read_text()) for name in suite["steps"]}
@@ -55,3 +57,8 @@ def test_every_benchmark_runs_at_smoke_size(project_kb, tmp_path):
     levels = results["load"]["levels"]
     assert [level["clients"] for level in levels] == [1, 2]
     assert all(level["answered"] >= 1 and level["unexpected_5xx"] == 0 for level in levels)
+    cold = results["cold_start"]
+    assert cold["needs_input"]["seconds"]["median"] > 0 and cold["answer"]["tokens"]["median"] > 0
+    assert cold["anchor"]["peak_mb"]["median"] > 0 and cold["answer_vs_anchor"]["median"] > 0
+    build = results["llama_builds"]["builds"]["this-cpu"]
+    assert build["prefill_tps"]["median"] > 0 and build["decode_ratio"] == 1.0
