@@ -49,7 +49,7 @@ bench: prepare
 	$(PY) benchmarks/run_all.py
 
 lint: setup
-	$(VENV)/bin/ruff check nanoscale tests benchmarks examples
+	$(VENV)/bin/ruff check nanoscale tests benchmarks examples scripts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -346,7 +346,6 @@ def build() -> list[dict]:
 
 def decontaminate(rows: list[dict]) -> tuple[list[dict], int]:
     """The rows not near any sealed test question, and how many were dropped."""
-    import numpy as np
     from check_sealed import THRESHOLD, embedder, encode, load_test_cases, normalise
 
     questions = [case["question"] for case in load_test_cases()]
