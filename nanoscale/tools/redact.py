@@ -19,6 +19,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"(?i)\b((?:proxy-)?authorization\s*:\s*)[^\r\n\"']+"), r"\1[REDACTED]"),
     (re.compile(r"(?i)\b((?:set-)?cookie\s*:\s*)[^\r\n\"']+"), r"\1[REDACTED]"),
+    (re.compile(r"(?i)\b(x-(?:api-key|auth-token|access-token|vault-token)\s*:\s*)[^\r\n\"']+"), r"\1[REDACTED]"),
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]{8,}=*"), r"\1[REDACTED]"),
     (re.compile(r"(?i)\b(basic\s+)[A-Za-z0-9+/]{8,}={0,2}(?![A-Za-z0-9+/])"), r"\1[REDACTED]"),
     (re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"), "[REDACTED:aws-access-key-id]"),
@@ -49,7 +50,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
             r"(?i)(?<![\w-])((?:db_|mysql_|postgres_|redis_)?(?:password|passwd|pwd|secret|client_secret|"
-            r"api[_-]?key|access[_-]?token|refresh[_-]?token|auth[_-]?token|private[_-]?token)"
+            r"api[_-]?key|api[_-]?token|access[_-]?token|refresh[_-]?token|auth[_-]?token|private[_-]?token|token)"
             r"[\"']?\s*[:=]\s*[\"']?)(?!\[REDACTED)([^\s\"',;&}]{3,})"
         ),
         r"\1[REDACTED]",

@@ -92,3 +92,12 @@ def test_redact_data_walks_nested_structures():
 
 def test_empty_text():
     assert redact("") == ""
+
+
+def test_bare_token_pairs_and_api_key_headers_are_redacted():
+    from nanoscale.tools.redact import redact
+
+    assert redact("curl https://api.internal/v1?token=9f8e7d6c5b4a") == "curl https://api.internal/v1?token=[REDACTED]"
+    assert redact("X-Api-Key: 0a1b2c3d4e5f6a7b") == "X-Api-Key: [REDACTED]"
+    assert redact('"api_token": "abc123xyz"') == '"api_token": "[REDACTED]"'
+    assert redact("max_tokens=512 and token_count: 40") == "max_tokens=512 and token_count: 40"
