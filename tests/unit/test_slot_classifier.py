@@ -79,7 +79,7 @@ def test_numpy_inference_equals_the_training_pipeline(tmp_path, use_rules: bool)
     probes = [
         "my ecs service won't start",
         "POST /v1/orders returns 415",
-        "pods is forbidden: exceeded quota",
+        "which terraform workspace holds the staging state file",
     ]
     expected = np.stack([m.predict_proba(hashed_matrix(probes, use_rules))[:, 1] for m in models], axis=1)
     got = np.stack([model.probabilities(text) for text in probes])
@@ -103,8 +103,8 @@ def test_model_metadata_names_every_slot() -> None:
     ("text", "expected"),
     [
         (
-            'Error from server (Forbidden): pods "etl-9z" is forbidden: exceeded quota: analytics-rq, '
-            "requested: limits.memory=4Gi, used: limits.memory=30Gi, limited: limits.memory=32Gi",
+            'kubectl apply says: admission webhook "validate.kyverno.svc" denied the request: '
+            "resource Deployment/web/shop was blocked due to require-labels; the request is forbidden",
             set(),
         ),
         ("docker pull grafana/grafana:11: toomanyrequests: You have reached your pull rate limit", set()),
