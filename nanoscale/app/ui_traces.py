@@ -13,6 +13,7 @@ from nanoscale.app.tracing import TraceStore
 
 PAGE_SIZE = 50
 COLUMNS = ["started", "question", "status", "duration s", "tokens", "trace id"]
+WIDTHS = ["14%", "40%", "10%", "8%", "7%", "21%"]
 _IO_CHARS = 6000  # inputs/outputs shown per run; the full run is in /traces/{id}
 
 
@@ -123,7 +124,9 @@ class TracesTab:
         with gr.Row():
             self.search = gr.Textbox(label="Search questions or trace id", elem_id="trace-search", scale=3)
             refresh = gr.Button("Refresh", scale=0)
-        self.table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, elem_id="traces", max_height=420)
+        self.table = gr.Dataframe(
+            headers=COLUMNS, column_widths=WIDTHS, interactive=False, wrap=True, elem_id="traces", max_height=420
+        )
         with gr.Row():
             self.prev = gr.Button("< Newer", scale=0)
             self.caption = gr.Markdown(elem_id="traces-page")
