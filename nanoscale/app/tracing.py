@@ -65,6 +65,21 @@ def trace_outline(node: dict[str, Any], depth: int = 0) -> list[str]:
     return lines
 
 
+def llm_tokens(outputs: dict[str, Any]) -> tuple[int, bool]:
+    """Tokens a model run generated: its reported usage when the backend gives one (exact), else
+    about four characters a token of the generated text (an estimate, flagged False)."""
+    usage = (outputs.get("llm_output") or {}).get("token_usage") or {}
+    if usage.get("completion_tokens"):
+        return int(usage["completion_tokens"]), True
+    text = ""
+    for generation in (g for group in outputs.get("generations") or [] for g in group):
+        message = (generation.get("message") or {}).get("kwargs") or {}
+        if (message.get("usage_metadata") or {}).get("output_tokens"):
+            return int(message["usage_metadata"]["output_tokens"]), True
+        text += generation.get("text") or ""
+    return len(text) // 4, False
+
+
 class TraceStore:
     """The SQLite file behind the tracer and the trace routes/commands."""
 
@@ -105,6 +120,70 @@ class TraceStore:
                     "error": error,
                     "thread_id": json.loads(metadata or "{}").get("thread_id"),
                     "inputs": json.loads(inputs or "{}"),
+                }
+            )
+        return out
+
+    def _roots_where(self, search: str) -> tuple[str, list[Any]]:
+        """Root runs, optionally those whose question (or id) contains `search`."""
+        if not search.strip():
+            return "parent_run_id IS NULL", []
+        needle = f"%{search.strip()}%"
+        return (
+            "parent_run_id IS NULL AND (id LIKE ? OR trace_id IN (SELECT trace_id FROM runs "
+            "WHERE json_extract(inputs, '$.question') LIKE ?))",
+            [needle, needle],
+        )
+
+    def count_traces(self, search: str = "") -> int:
+        where, params = self._roots_where(search)
+        with self._lock:
+            return self._connection.execute(f"SELECT COUNT(*) FROM runs WHERE {where}", params).fetchone()[0]
+
+    def trace_summaries(self, limit: int = 50, offset: int = 0, search: str = "") -> list[dict[str, Any]]:
+        """One page of traces, newest first, as the trace list shows them: start, question, status
+        (answer / needs_input / error / running), duration and generated tokens."""
+        where, params = self._roots_where(search)
+        with self._lock:
+            roots = self._connection.execute(
+                f"SELECT id, start_time, end_time, error, outputs, metadata FROM runs WHERE {where} "
+                "ORDER BY start_time DESC LIMIT ? OFFSET ?",
+                [*params, max(1, min(limit, 1000)), max(0, offset)],
+            ).fetchall()
+            ids = [r[0] for r in roots]
+            marks = ", ".join("?" for _ in ids)
+            details = self._connection.execute(
+                f"SELECT trace_id, run_type, json_extract(inputs, '$.question'), outputs, error FROM runs "
+                f"WHERE trace_id IN ({marks}) ORDER BY dotted_order",
+                ids,
+            ).fetchall()
+        questions: dict[str, str] = {}
+        interrupted: set[str] = set()
+        tokens: dict[str, tuple[int, bool]] = {}
+        for trace_id, run_type, question, outputs, error in details:
+            if question and trace_id not in questions:
+                questions[trace_id] = question
+            if error and error.startswith("GraphInterrupt"):
+                interrupted.add(trace_id)
+            if run_type == "llm" and outputs:
+                count, exact = llm_tokens(json.loads(outputs))
+                total, all_exact = tokens.get(trace_id, (0, True))
+                tokens[trace_id] = (total + count, all_exact and exact)
+        out = []
+        for run_id, start, end, error, outputs, metadata in roots:
+            status = "error" if error else "needs_input" if run_id in interrupted else "answer" if outputs else "running"
+            seconds = (
+                (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() if start and end else None
+            )
+            out.append(
+                {
+                    "trace_id": run_id,
+                    "start_time": start,
+                    "question": questions.get(run_id, ""),
+                    "status": status,
+                    "duration_s": seconds,
+                    "tokens": tokens.get(run_id),
+                    "thread_id": json.loads(metadata or "{}").get("thread_id"),
                 }
             )
         return out

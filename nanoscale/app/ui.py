@@ -1,17 +1,14 @@
 """The Gradio UI mounted at /ui: the chat (clarification questions as assistant turns, streamed
-tokens, sources, unverified sentences marked), recent traces as trees, and evaluation runs."""
+tokens, sources, unverified sentences marked), the evaluation dashboard (ui_evals) and the trace
+list with run trees (ui_traces)."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from fastapi import FastAPI
 
-from nanoscale.app.tracing import TraceStore, trace_outline
+from nanoscale.app.tracing import TraceStore
 from nanoscale.config import Settings
 from nanoscale.engine import AskResult, Engine
-from nanoscale.evals.report import eval_runs
 
 
 def render_result(result: AskResult) -> str:
@@ -37,6 +34,9 @@ def render_result(result: AskResult) -> str:
 def mount_ui(app: FastAPI, engine: Engine, store: TraceStore, settings: Settings) -> None:
     import gradio as gr
 
+    from nanoscale.app.ui_evals import EvalsTab
+    from nanoscale.app.ui_traces import TracesTab
+
     def respond(message: str, history: list[dict], thread_id: str | None):
         message = (message or "").strip()
         if not message:
@@ -57,76 +57,30 @@ def mount_ui(app: FastAPI, engine: Engine, store: TraceStore, settings: Settings
                 history[-1]["content"] = f"Error: {event.error}"
                 yield history, thread_id, ""
 
-    def list_traces() -> list[list[Any]]:
-        return [
-            [t["trace_id"], t["name"], t["thread_id"], t["start_time"], bool(t["error"])]
-            for t in store.list_traces(50)
-        ]
-
-    def show_trace(trace_id: str) -> tuple[str, str]:
-        try:
-            tree = store.tree(trace_id.strip())
-        except Exception as exc:  # noqa: BLE001 - an unknown id is shown, not raised
-            return str(exc), ""
-        return "\n".join(trace_outline(tree)), json.dumps(tree, indent=1)[:200_000]
-
-    def list_evals() -> list[list[Any]]:
-        rows = []
-        for run in eval_runs(settings.runs_dir):
-            for system in run["systems"] if isinstance(run["systems"], list) else []:
-                rows.append(
-                    [
-                        run["run"],
-                        system.get("system"),
-                        system.get("cases"),
-                        system.get("keyword_coverage"),
-                        system.get("clarification_accuracy"),
-                        system.get("groundedness"),
-                        system.get("hallucination_rate"),
-                        system.get("invalid_aws_actions"),
-                    ]
-                )
-        return rows
-
     with gr.Blocks(title="OpenNanoScaleLLM") as blocks:
         gr.Markdown("## OpenNanoScaleLLM: grounded DevOps troubleshooting")
-        with gr.Tab("Chat"):
-            thread = gr.State(None)
-            chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat")
-            box = gr.Textbox(
-                placeholder="Describe the problem, e.g. EC2 cannot pull image from ECR",
-                label="Message",
-                elem_id="message",
-            )
-            new = gr.Button("New conversation")
-            box.submit(respond, [box, chatbot, thread], [chatbot, thread, box])
-            new.click(lambda: ([], None, ""), None, [chatbot, thread, box])
-        with gr.Tab("Evaluations"):
-            gr.Markdown("Runs written by `nanoscale eval` (one row per system).")
-            evals = gr.Dataframe(
-                headers=[
-                    "run",
-                    "system",
-                    "cases",
-                    "keyword coverage",
-                    "clarification",
-                    "groundedness",
-                    "hallucination rate",
-                    "invalid AWS actions",
-                ],
-                value=list_evals,
-                interactive=False,
-            )
-            gr.Button("Refresh").click(list_evals, None, evals)
-        with gr.Tab("Traces"):
-            table = gr.Dataframe(
-                headers=["trace id", "name", "thread", "started", "error"],
-                value=list_traces,
-                interactive=False,
-            )
-            gr.Button("Refresh").click(list_traces, None, table)
-            trace_id = gr.Textbox(label="Trace id")
-            outline = gr.Textbox(label="Run tree (node, type, duration)", lines=14)
-            raw = gr.Code(label="Runs with inputs and outputs", language="json")
-            trace_id.submit(show_trace, trace_id, [outline, raw])
+        with gr.Tabs() as tabs:
+            with gr.Tab("Chat", id="chat"):
+                thread = gr.State(None)
+                chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat")
+                box = gr.Textbox(
+                    placeholder="Describe the problem, e.g. EC2 cannot pull image from ECR",
+                    label="Message",
+                    elem_id="message",
+                )
+                new = gr.Button("New conversation")
+                box.submit(respond, [box, chatbot, thread], [chatbot, thread, box])
+                new.click(lambda: ([], None, ""), None, [chatbot, thread, box])
+            with gr.Tab("Evaluations", id="evals"):
+                evals = EvalsTab(settings)
+            with gr.Tab("Traces", id="traces"):
+                traces = TracesTab(store)
+        evals.reload(blocks.load)
+        traces.reload(blocks.load)
+
+        def open_from_eval(trace_id: str):
+            return gr.Tabs(selected="traces"), traces.show(trace_id)
+
+        for button in (evals.open_trace, evals.open_compared_trace):
+            button.click(open_from_eval, evals.trace_id, [tabs, traces.tree])
     gr.mount_gradio_app(app, blocks, path="/ui")

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from nanoscale.app.tracing import SQLiteTracer, TraceStore
 from nanoscale.cli.common import common_flags, kb_flags, load_settings, model_flags, print_json
 from nanoscale.evals.cases import load_cases
 from nanoscale.evals.report import table
@@ -36,7 +37,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     cases_path = args.cases or str(settings.paths.eval_cases)
     cases = load_cases(cases_path, sample=args.sample, limit=args.limit)
     out = Path(args.out) if args.out else settings.runs_dir / f"eval-{time.strftime('%Y%m%d-%H%M%S')}"
-    run = evaluate(args.compare or [args.system], cases, settings, out, cases_path, progress=not args.json)
+    tracer = SQLiteTracer(TraceStore(settings.traces_path))  # each case's trace opens from the dashboard
+    run = evaluate(
+        args.compare or [args.system], cases, settings, out, cases_path, progress=not args.json, callbacks=[tracer]
+    )
     for system, reason in run.skipped.items():
         print(f"skipped {system}: {reason}", file=sys.stderr)
     written = run.written

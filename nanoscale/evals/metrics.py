@@ -14,12 +14,17 @@ def normalise(text: str) -> str:
     return _NOT_ALNUM.sub("", text.lower())
 
 
+def keywords_found(answer: str, keywords: list[str]) -> list[str]:
+    """The expected keywords the answer contains, so a case's view can say which were hit or missed."""
+    haystack = normalise(answer)
+    return [k for k in keywords if normalise(k) and normalise(k) in haystack]
+
+
 def keyword_coverage(answer: str, keywords: list[str]) -> float | None:
     """Share of expected keywords found in the answer; None when the case lists none."""
     if not keywords:
         return None
-    haystack = normalise(answer)
-    return sum(1 for k in keywords if normalise(k) and normalise(k) in haystack) / len(keywords)
+    return len(keywords_found(answer, keywords)) / len(keywords)
 
 
 def clarification(asked: Iterable[str], must_ask: list[str]) -> dict[str, float | bool | None]:

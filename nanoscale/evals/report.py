@@ -135,28 +135,47 @@ def plot(summaries: list[dict[str, Any]], out: Path) -> list[Path]:
     return paths
 
 
-def record(db: Path, run_id: str, summaries: list[dict[str, Any]]) -> None:
-    """Append this run to the SQLite history that the dashboard draws trends from."""
+def record(db: Path, run_id: str, summaries: list[dict[str, Any]], cases_file: str = "") -> None:
+    """Append this run to the SQLite history that the dashboard draws trends from; runs are
+    comparable over time when they share the system label and the cases file."""
     db.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(db) as connection:
         connection.execute(
             "CREATE TABLE IF NOT EXISTS eval_runs (run_id TEXT, created TEXT, system TEXT, summary TEXT)"
         )
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(eval_runs)")}
+        if "cases_file" not in columns:  # histories written before the column existed
+            connection.execute("ALTER TABLE eval_runs ADD COLUMN cases_file TEXT")
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         connection.executemany(
-            "INSERT INTO eval_runs VALUES (?, ?, ?, ?)",
-            [(run_id, created, s["system"], json.dumps(s)) for s in summaries],
+            "INSERT INTO eval_runs (run_id, created, system, summary, cases_file) VALUES (?, ?, ?, ?, ?)",
+            [(run_id, created, s["system"], json.dumps(s), cases_file) for s in summaries],
         )
 
 
 def history(db: Path) -> list[dict[str, Any]]:
+    """Every recorded system summary, oldest first, with its run id, time and cases file."""
     if not db.is_file():
         return []
     with sqlite3.connect(db) as connection:
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(eval_runs)")}
+        cases = "cases_file" if "cases_file" in columns else "''"
         rows = connection.execute(
-            "SELECT run_id, created, system, summary FROM eval_runs ORDER BY created"
+            f"SELECT run_id, created, system, {cases}, summary FROM eval_runs ORDER BY created, run_id"
         ).fetchall()
-    return [{"run_id": r, "created": c, "system": s, **json.loads(summary)} for r, c, s, summary in rows]
+    return [
+        {"run_id": r, "created": c, "system": s, "cases_file": f or "", **json.loads(summary)}
+        for r, c, s, f, summary in rows
+    ]
+
+
+def read_results(run_dir: Path) -> list[dict[str, Any]]:
+    """A run's per-case rows (`results.jsonl`) as `nanoscale eval` wrote them; [] when missing."""
+    path = run_dir / "results.jsonl"
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
 
 
 def eval_runs(runs_dir: Path) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from nanoscale.aws_catalog import invalid_references
 from nanoscale.config import Settings
-from nanoscale.engine import Engine
+from nanoscale.engine import AskResult, Engine
 from nanoscale.errors import InputError, ModelNotAvailable
 from nanoscale.evals import metrics
 from nanoscale.evals.cases import Case
@@ -47,6 +47,10 @@ class Played:
     invalid: list[str]
     turns: int
     answered: bool = True  # False for the signals-only system: no answer to score
+    unsupported_sentences: list[str] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    log: list[dict[str, Any]] = field(default_factory=list)  # each turn: user, status, text, asked, trace_id
 
 
 def label(system: str, settings: Settings) -> str:
@@ -59,18 +63,37 @@ def reply_for(asked: list[str], case: Case) -> str:
     return "; ".join(known) if known else "I don't know"
 
 
+def _turn(user: str, result: AskResult) -> dict[str, Any]:
+    """One exchange as the dashboard's conversation view shows it, with the trace to open."""
+    return {"user": user, "status": result.status, "text": result.text, "asked": result.asked, "trace_id": result.trace_id}
+
+
 def play_graph(engine: Engine, case: Case) -> Played:
     result = engine.send(case.question)
+    log = [_turn(case.question, result)]
     turns = 0
     asked: list[str] = []
     while result.status == "needs_input" and turns < MAX_TURNS:
         asked.extend(s for s in result.asked if s not in asked)
         turns += 1
-        result = engine.send(reply_for(result.asked, case), result.thread_id)
+        reply = reply_for(result.asked, case)
+        result = engine.send(reply, result.thread_id)
+        log.append(_turn(reply, result))
     asked.extend(s for s in result.asked if s not in asked)
     judged = len(split_sentences(result.answer))
     unsupported = len(result.unsupported_sentences)
-    return Played(result.answer, asked, judged - unsupported, unsupported, result.invalid_aws_actions, turns)
+    return Played(
+        result.answer,
+        asked,
+        judged - unsupported,
+        unsupported,
+        result.invalid_aws_actions,
+        turns,
+        unsupported_sentences=result.unsupported_sentences,
+        sources=result.sources,
+        findings=result.observations,
+        log=log,
+    )
 
 
 def play_signals(case: Case, settings: Settings) -> Played:
@@ -100,19 +123,22 @@ def play_base(resources: Resources, settings: Settings, case: Case) -> Played:
         settings.graph.support_similarity,
         settings.graph.support_overlap,
     )
-    unsupported = sum(1 for j in judgements if not j.supported)
+    unsupported = [j.sentence for j in judgements if not j.supported]
     return Played(
         answer,
         [],
-        len(judgements) - unsupported,
-        unsupported,
+        len(judgements) - len(unsupported),
+        len(unsupported),
         invalid_references(answer, settings.cache_dir),
         0,
+        unsupported_sentences=unsupported,
+        log=[{"user": case.question, "status": "answer", "text": answer, "asked": [], "trace_id": ""}],
     )
 
 
 def score(case: Case, played: Played, system: str, latency: float, tokens: int) -> dict[str, Any]:
     clarification = metrics.clarification(played.asked, case.must_ask)
+    found = metrics.keywords_found(played.answer, case.expected_keywords) if played.answered else []
     return {
         "id": case.id,
         "category": case.category,
@@ -125,6 +151,13 @@ def score(case: Case, played: Played, system: str, latency: float, tokens: int) 
         "keyword_coverage": metrics.keyword_coverage(played.answer, case.expected_keywords)
         if played.answered
         else None,
+        "keywords_hit": found,
+        "keywords_missed": [k for k in case.expected_keywords if k not in found] if played.answered else [],
+        "unsupported_sentences": played.unsupported_sentences,
+        "sources": played.sources,
+        "tool_findings": played.findings,
+        "turns_log": played.log,
+        "trace_id": played.log[-1]["trace_id"] if played.log else "",
         "clarification_correct": clarification["correct"],
         "slot_precision": clarification["precision"],
         "slot_recall": clarification["recall"],
@@ -138,9 +171,10 @@ def score(case: Case, played: Played, system: str, latency: float, tokens: int) 
 
 
 def run_system(
-    system: str, cases: list[Case], settings: Settings, progress: bool = True
+    system: str, cases: list[Case], settings: Settings, progress: bool = True, callbacks: list | None = None
 ) -> list[dict[str, Any]]:
-    """Every case against one system, in order, deterministic decoding."""
+    """Every case against one system, in order, deterministic decoding; `callbacks` (a tracer)
+    record the graph's runs so the dashboard can open each case's trace."""
     if system not in SYSTEMS:
         raise ValueError(f"unknown system {system}")
     preset = "tuned" if system == "tuned" else settings.model.preset
@@ -160,7 +194,7 @@ def run_system(
         engine = None
     else:
         resources = Resources.load(settings)
-        engine = Engine(settings, resources=resources, checkpointer=InMemorySaver())
+        engine = Engine(settings, resources=resources, checkpointer=InMemorySaver(), callbacks=callbacks)
     rows = []
     for case in tqdm(cases, desc=name, unit="case", disable=not progress):
         started = time.perf_counter()
@@ -214,6 +248,7 @@ def evaluate(
     out: Path,
     cases_label: str,
     progress: bool = True,
+    callbacks: list | None = None,
 ) -> EvalRun:
     """Every system on the cases, written to `out` and appended to the eval history.
 
@@ -224,7 +259,7 @@ def evaluate(
     skipped: dict[str, str] = {}
     for system in systems:
         try:
-            system_rows = run_system(system, cases, settings, progress)
+            system_rows = run_system(system, cases, settings, progress, callbacks)
         except ModelNotAvailable as exc:
             if len(systems) == 1:
                 raise
@@ -235,5 +270,5 @@ def evaluate(
     if not summaries:
         raise InputError("no system could be evaluated")
     written = write_run(out, rows, summaries, cases_label)
-    record(settings.evals_db, out.name, summaries)
+    record(settings.evals_db, out.name, summaries, cases_label)
     return EvalRun(summaries, written, skipped)
