@@ -12,18 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from nanoscale.evals.intervals import format_interval
-from nanoscale.evals.report import read_results
+from nanoscale.evals.report import METRICS, read_results
 
 PAGE_SIZE = 50
 LOW_COVERAGE = 0.5  # below this share of expected keywords a case counts as failed
-HEADLINE = (
-    "keyword_coverage",
-    "clarification_accuracy",
-    "groundedness",
-    "hallucination_rate",
-    "invalid_aws_actions",
-    "latency_p50_s",
-)
+HEADLINE = METRICS  # the same headline as the run's report.md
 TREND_METRICS = ("keyword_coverage", "clarification_accuracy", "groundedness", "hallucination_rate")
 CASE_COLUMNS = [
     "id",
