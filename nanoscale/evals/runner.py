@@ -23,9 +23,11 @@ from nanoscale.engine import Engine
 from nanoscale.errors import InputError, ModelNotAvailable
 from nanoscale.evals import metrics
 from nanoscale.evals.cases import Case
+from nanoscale.evals.fixtures import Worlds, fill
 from nanoscale.evals.report import record, write_run
 from nanoscale.grounding import judge, split_sentences
 from nanoscale.resources import Resources
+from nanoscale.tools.findings import split_block
 
 SYSTEMS = ("base", "rag", "tuned")
 BASE_PROMPT = "You are a DevOps troubleshooting assistant. Answer the question concisely and concretely."
@@ -42,6 +44,9 @@ class Played:
     unsupported: int
     invalid: list[str]
     turns: int
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    contradictions: list[dict[str, str]] = field(default_factory=list)
+    revised: list[str] = field(default_factory=list)
 
 
 def label(system: str, settings: Settings) -> str:
@@ -65,7 +70,48 @@ def play_graph(engine: Engine, case: Case) -> Played:
     asked.extend(s for s in result.asked if s not in asked)
     judged = len(split_sentences(result.answer))
     unsupported = len(result.unsupported_sentences)
-    return Played(result.answer, asked, judged - unsupported, unsupported, result.invalid_aws_actions, turns)
+    return Played(
+        result.answer,
+        asked,
+        judged - unsupported,
+        unsupported,
+        result.invalid_aws_actions,
+        turns,
+        result.findings,
+        result.contradictions,
+        result.revised,
+    )
+
+
+def play_tool_case(engine: Engine, case: Case, worlds: Worlds) -> tuple[Case, Played]:
+    """A tool case inside its fixture's world, with `{name}` values filled in."""
+    assert case.tool_fixture is not None
+    with worlds.applied(case.tool_fixture) as values:
+        case = replace(
+            case,
+            question=fill(case.question, values),
+            answers={slot: fill(text, values) for slot, text in case.answers.items()},
+            expected_findings=[fill(text, values) for text in case.expected_findings],
+        )
+        return case, play_graph(engine, case)
+
+
+def finding_scores(case: Case, played: Played) -> dict[str, Any]:
+    """Tool-case scores: expected findings in the Checked block and in the prose, contradictions
+    left in the final answer (marked), a revision, invented AWS names readable unmarked."""
+    if not case.tool_fixture:
+        return {}
+    block, prose = split_block(played.answer, played.findings)
+    return {
+        "expected_findings": case.expected_findings,
+        "finding_coverage_block": metrics.keyword_coverage(block, case.expected_findings),
+        "finding_coverage_prose": metrics.keyword_coverage(prose, case.expected_findings),
+        "contradicted": bool(played.contradictions),
+        "contradictions": played.contradictions,
+        "revised": played.revised,
+        "invalid_unmarked": metrics.unmarked_names(played.answer, played.invalid),
+        "checks": [f"{f['check']}:{f['status']}" for f in played.findings],
+    }
 
 
 def play_base(resources: Resources, settings: Settings, case: Case) -> Played:
@@ -109,6 +155,7 @@ def score(case: Case, played: Played, system: str, latency: float, tokens: int) 
         "turns": played.turns,
         "latency_s": round(latency, 3),
         "tokens": tokens,
+        **finding_scores(case, played),
     }
 
 
@@ -120,6 +167,8 @@ def run_system(
         raise ValueError(f"unknown system {system}")
     preset = "tuned" if system == "tuned" else settings.model.preset
     settings = replace(settings, model=replace(settings.model, deterministic=True, preset=preset))
+    if any(case.tool_fixture for case in cases):  # the fixtures are local worlds: checks run against them
+        settings = replace(settings, tools=replace(settings.tools, execute=True))
     name = label(system, settings)
     if system == "base":
         from nanoscale.models import load_chat_model, load_embeddings
@@ -132,11 +181,20 @@ def run_system(
         resources = Resources.load(settings)
         engine = Engine(settings, resources=resources, checkpointer=InMemorySaver())
     rows = []
-    for case in tqdm(cases, desc=name, unit="case", disable=not progress):
-        started = time.perf_counter()
-        played = play_base(resources, settings, case) if engine is None else play_graph(engine, case)
-        tokens = resources.count_tokens(played.answer)
-        rows.append(score(case, played, name, time.perf_counter() - started, tokens))
+    worlds = Worlds()
+    try:
+        for case in tqdm(cases, desc=name, unit="case", disable=not progress):
+            started = time.perf_counter()
+            if engine is None:
+                played = play_base(resources, settings, case)
+            elif case.tool_fixture:
+                case, played = play_tool_case(engine, case, worlds)
+            else:
+                played = play_graph(engine, case)
+            tokens = resources.count_tokens(played.answer)
+            rows.append(score(case, played, name, time.perf_counter() - started, tokens))
+    finally:
+        worlds.close()
     return rows
 
 
@@ -156,6 +214,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "invalid_aws_actions": sum(len(r["invalid_aws_actions"]) for r in subset),
             "latency_p50_s": latencies[len(latencies) // 2] if latencies else None,
             "tokens_mean": metrics.average(r["tokens"] for r in subset),
+            **finding_summary(subset),
         }
 
     categories = sorted({r["category"] for r in rows})
@@ -163,6 +222,23 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "system": rows[0]["system"] if rows else "",
         **aggregate(rows),
         "by_category": {c: aggregate([r for r in rows if r["category"] == c]) for c in categories},
+    }
+
+
+def finding_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Tool cases' aggregate (absent when there are none): finding coverage in the Checked block
+    (must be 1.0) and in the prose (target >= 0.8), contradiction and revision rates, unmarked
+    invented names (target 0)."""
+    tool_rows = [r for r in rows if "finding_coverage_block" in r]
+    if not tool_rows:
+        return {}
+    return {
+        "tool_cases": len(tool_rows),
+        "finding_coverage_block": metrics.average(r["finding_coverage_block"] for r in tool_rows),
+        "finding_coverage_prose": metrics.average(r["finding_coverage_prose"] for r in tool_rows),
+        "contradiction_rate": metrics.average(r["contradicted"] for r in tool_rows),
+        "revision_rate": metrics.average(bool(r["revised"]) for r in tool_rows),
+        "invalid_aws_unmarked": sum(r["invalid_unmarked"] for r in tool_rows),
     }
 
 
