@@ -34,10 +34,10 @@ ANSWER_INSTRUCTION = (
     "and the fix. End each line with the block it comes from, like [1]."
 )
 FINDINGS_INSTRUCTION = (
-    "The read-only checks already ran: their findings are facts about this user's system. Answer the "
-    "question from them first (who, what, allowed or denied, found or not), citing [tool:name]; never "
-    "state another identity, account, region, verdict or status code. Then, in at most 6 short lines, "
-    "the likely cause, the read-only commands to confirm it, and the fix, citing [1] for context."
+    "The read-only checks already ran: their findings are facts about this user's system. Begin with "
+    "one sentence that answers the question from the findings, citing [tool:name]; never state another "
+    "identity, account, region, verdict or status code. Then, in at most 6 short lines, the likely "
+    "cause, the read-only commands to confirm it, and the fix, citing [1] for context."
 )
 NO_CONTEXT = "(no context retrieved: say that the knowledge base does not cover this question)"
 
