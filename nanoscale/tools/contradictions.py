@@ -108,7 +108,8 @@ def _existence(sentence: str, found: dict[str, Any], name: str) -> str | None:
     facts = found["facts"]
     if name not in sentence:
         return None
-    if facts.get("exists") is False and _EXISTS_CLAIM.search(sentence) and not _NEGATION.search(sentence):
+    claims_there = _EXISTS_CLAIM.search(sentence) or _ALLOWED_CLAIM.search(sentence)
+    if facts.get("exists") is False and claims_there and not _NEGATION.search(sentence):
         return f"the check found that {name} does not exist"
     if facts.get("exists") is True and _ABSENT_CLAIM.search(sentence):
         return f"the check found that {name} exists"
@@ -124,6 +125,8 @@ def find_contradictions(prose: str, findings: list[dict[str, Any]], known: str) 
     regions = {f["facts"]["region"] for f in regional}
     out: list[dict[str, str]] = []
     for sentence in split_sentences(prose):
+        if sentence.startswith("[tool:"):  # a check's own output, quoted back
+            continue
         reasons: list[tuple[str, str | None]] = []
         reasons += [
             (f["check"], _identity(sentence, f, known))

@@ -91,6 +91,12 @@ def test_contradictions_of_identity_verdict_existence_status_and_region():
     assert "does not exist" in reasons[3]
     assert "status 404, not 500" in reasons[4]
     assert "not eu-west-1" in reasons[5]
+    pulls = find_contradictions(
+        "It can pull images from ECR repository orders-api.", [REPO_MISSING], known=""
+    )
+    assert pulls and "does not exist" in pulls[0]["reason"]
+    quoted = "[tool:iam.ecr_pull_permissions] user dev can pull from ECR (simulation unavailable: Unable to parse)."
+    assert find_contradictions(quoted, [PULL_DENIED], known="") == []
     # what the user wrote is not a contradiction
     assert find_contradictions("The API returns 500 now.", [PROBE_404], known="my API returns 500") == []
 
