@@ -209,3 +209,45 @@ def invalid_references(text: str, cache_dir: Path | None = None) -> list[str]:
         if not cli_command_exists(service, command, cache_dir) and reference not in found:
             found.append(reference)
     return found
+
+
+_READ_VERBS = ("describe", "get", "list", "batch-get")
+
+
+def _same_noun(name: str, names: frozenset[str] | set[str]) -> list[str]:
+    """Names with the same noun after the verb (`get-repositories` -> `describe-repositories`),
+    read verbs first: a wrong verb is the usual invention."""
+    verb, _, noun = name.partition("-")
+    if not noun:
+        return []
+    matches = [n for n in names if n != name and n.endswith(f"-{noun}")]
+    return sorted(matches, key=lambda n: (verb not in n.split("-"), not n.startswith(_READ_VERBS), len(n), n))
+
+
+def closest_valid(reference: str, cache_dir: Path | None = None) -> str | None:
+    """The real IAM action or `aws` command nearest to an invented one, or None: a hint for a
+    regeneration and the alternative shown next to a struck-through name."""
+    from difflib import get_close_matches
+
+    data = catalog(cache_dir)
+    cli_match = re.fullmatch(r"aws ([a-z0-9-]+) ([a-z0-9-]+)", reference)
+    if cli_match:
+        service, command = cli_match.groups()
+        service = CLI_ALIASES.get(service, service)
+        if service not in data["cli"]:
+            near = get_close_matches(service, list(data["cli"]), n=1, cutoff=0.75)
+            return f"aws {near[0]} {command}" if near and command in data["cli"][near[0]] else None
+        names = set(data["cli"][service]) | CLI_CUSTOM_COMMANDS.get(service, set())
+        best = _same_noun(command, names) or get_close_matches(command, sorted(names), n=1, cutoff=0.6)
+        return f"aws {cli_match.group(1)} {best[0]}" if best else None
+    prefix, _, operation = reference.partition(":")
+    operations = data["iam"].get(prefix.lower())
+    if not operations or not operation:
+        return None
+    kebab = {c.replace("-", ""): c for commands in data["cli"].values() for c in commands}
+    wanted = re.sub(r"(?<!^)(?=[A-Z])", "-", operation.rstrip("*")).lower()
+    names = {kebab[op] for op in operations if op in kebab}
+    best = _same_noun(wanted, names) or get_close_matches(wanted, sorted(names), n=1, cutoff=0.6)
+    if not best:
+        return None
+    return f"{prefix}:{''.join(part.capitalize() for part in best[0].split('-'))}"

@@ -82,6 +82,7 @@ class GraphSettings:
     support_overlap: float = 0.6
     max_question_chars: int = 8000
     max_reply_chars: int = 200_000
+    max_revisions: int = 1  # one regeneration when verify finds an invented name or a contradiction
 
 
 @dataclass

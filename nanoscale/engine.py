@@ -44,6 +44,9 @@ class AskResult:
     unsupported_sentences: list[str] = field(default_factory=list)
     invalid_aws_actions: list[str] = field(default_factory=list)
     observations: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    contradictions: list[dict[str, str]] = field(default_factory=list)
+    revised: list[str] = field(default_factory=list)
     trace_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -252,4 +255,7 @@ class Engine:
             unsupported_sentences=list(values.get("unsupported_sentences", [])),
             invalid_aws_actions=list(values.get("invalid_aws_actions", [])),
             observations=list(values.get("observations", [])),
+            findings=list(values.get("findings", [])),
+            contradictions=list(values.get("contradictions", [])),
+            revised=list(values.get("revised", [])) if values.get("revisions") else [],
         )

@@ -1,5 +1,6 @@
 """The engine's wiring: begin -> signals -> (clarify -> signals)* -> retrieve -> [tools] -> generate
--> verify. The tools node is wired in only when read-only tool execution is enabled.
+-> verify (-> generate once more when verify finds an invented AWS name or a contradiction). The
+tools node is wired in only when read-only tool execution is enabled.
 
 Only nodes and edges live here; every decision is in `nanoscale.nodes`.
 """
@@ -18,7 +19,7 @@ from nanoscale.nodes.generate import generate
 from nanoscale.nodes.retrieve import retrieve
 from nanoscale.nodes.signals import begin, route_after_signals, signals
 from nanoscale.nodes.tools import run_tools
-from nanoscale.nodes.verify import verify
+from nanoscale.nodes.verify import route_after_verify, verify
 from nanoscale.resources import LazyResources, Resources
 from nanoscale.state import InputState, OutputState, State
 
@@ -72,7 +73,7 @@ def build_graph(
     else:
         builder.add_edge("retrieve", "generate")
     builder.add_edge("generate", "verify")
-    builder.add_edge("verify", END)
+    builder.add_conditional_edges("verify", route_after_verify, {"generate": "generate", "end": END})
     if checkpointer == "default":
         checkpointer = sqlite_checkpointer(settings)
     return builder.compile(checkpointer=checkpointer, name="nanoscale")

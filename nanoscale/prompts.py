@@ -34,6 +34,12 @@ ANSWER_INSTRUCTION = (
     "Answer in at most 8 short lines: the likely cause, the read-only commands to confirm it, "
     "and the fix. End each line with the block it comes from, like [1]."
 )
+FINDINGS_INSTRUCTION = (
+    "The read-only checks already ran: their findings are facts about this user's system. Begin with "
+    "one sentence that answers the question from the findings, citing [tool:name]; never state another "
+    "identity, account, region, verdict or status code. Then, in at most 6 short lines, the likely "
+    "cause, the read-only commands to confirm it, and the fix, citing [1] for context."
+)
 NO_CONTEXT = "(no context retrieved: say that the knowledge base does not cover this question)"
 
 SLOT_QUESTIONS = {
@@ -122,15 +128,22 @@ def build_messages(
     count: TokenCounter,
     context_budget: int,
     window: int,
+    facts: list[str] | None = None,
+    corrections: list[str] | None = None,
 ) -> tuple[list[BaseMessage], list[dict[str, Any]]]:
     """The chat messages for one answer and the documents that made it into the prompt.
 
     `window` is what the prompt may use in total (context window minus the answer's tokens);
-    `context_budget` caps retrieved context within it.
+    `context_budget` caps retrieved context within it. `facts` are the checks' findings, which the
+    answer must build on; `corrections` name what a first answer got wrong (one regeneration).
     """
     sections = slot_sections(slots, missing)
+    if facts:
+        sections.append(findings_section(facts))
+    if corrections:
+        sections.append(corrections_section(corrections))
     logs = slots.get("logs")
-    tail = question_tail(question)
+    tail = question_tail(question, FINDINGS_INSTRUCTION if facts else ANSWER_INSTRUCTION)
     fixed = count(SYSTEM_PROMPT) + count("\n\n".join(sections)) + count(tail) + 16
     if logs:
         logs_text = _fit(redact(logs), max((window - fixed) // 3, 64), count)
@@ -186,8 +199,20 @@ def slot_sections(slots: dict[str, str], missing: list[str]) -> list[str]:
     return sections
 
 
-def question_tail(question: str) -> str:
-    return f"Question: {redact(question)}\n\n{ANSWER_INSTRUCTION}"
+def question_tail(question: str, instruction: str = ANSWER_INSTRUCTION) -> str:
+    return f"Question: {redact(question)}\n\n{instruction}"
+
+
+def findings_section(facts: list[str]) -> str:
+    return "Findings of the checks that ran (established facts):\n" + "\n".join(
+        f"- {redact(fact)}" for fact in facts
+    )
+
+
+def corrections_section(corrections: list[str]) -> str:
+    return "Your previous answer had these errors; write the answer again without them:\n" + "\n".join(
+        f"- {redact(item)}" for item in corrections
+    )
 
 
 def logs_section(logs: str) -> str:

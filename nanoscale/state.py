@@ -33,6 +33,9 @@ class OutputState(TypedDict):
     unsupported_sentences: list[str]
     invalid_aws_actions: list[str]
     observations: list[dict[str, Any]]
+    findings: list[dict[str, Any]]  # what the read-only checks found, as data (tools.findings)
+    contradictions: list[dict[str, Any]]  # answer sentences that contradict a finding
+    revised: list[str]  # why the answer was generated a second time, if it was
 
 
 class State(InputState, OutputState, total=False):
@@ -45,3 +48,5 @@ class State(InputState, OutputState, total=False):
     turns: int
     documents: list[dict[str, Any]]
     supported_sentences: list[str]
+    revise: bool  # verify asks generate for one more answer
+    revisions: int  # extra generations so far for this question (at most graph.max_revisions)

@@ -17,6 +17,8 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
+from nanoscale.nodes.generate import ANSWER_PREFIX_EVENT
+
 
 class TokenForwarder(BaseCallbackHandler, _StreamingCallbackHandler):
     """Calls ``on_token`` with each piece of text the chat model in ``node`` streams."""
@@ -39,6 +41,11 @@ class TokenForwarder(BaseCallbackHandler, _StreamingCallbackHandler):
     ) -> None:
         if (metadata or {}).get("langgraph_node") == self.node:
             self._runs[run_id] = False
+
+    def on_custom_event(self, name: str, data: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        """Text the node puts before the model's answer (the "Checked" block) streams first."""
+        if name == ANSWER_PREFIX_EVENT and data:
+            self.on_token(str(data))
 
     def on_llm_new_token(self, token: str, *, run_id: UUID, **kwargs: Any) -> None:
         if run_id in self._runs and token:

@@ -232,6 +232,6 @@ def conversation(row: dict[str, Any]) -> str:
 
 
 def _finding(finding: dict[str, Any]) -> str:
-    name = finding.get("tool") or finding.get("name") or "tool"
+    name = finding.get("check") or finding.get("tool") or "tool"
     text = finding.get("summary") or finding.get("text") or finding.get("output") or finding
     return f"{name}: {str(text)[:400]}"

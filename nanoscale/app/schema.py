@@ -32,6 +32,13 @@ class ChatResponse(BaseModel):
     missing: list[str] = Field(default_factory=list)
     unsupported_sentences: list[str]
     invalid_aws_actions: list[str]
+    findings: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="what the read-only checks found (check, target, status, summary, facts)",
+    )
+    contradictions: list[dict[str, str]] = Field(
+        default_factory=list, description="answer sentences that contradict a finding, marked in text"
+    )
     trace_id: str
 
     @classmethod

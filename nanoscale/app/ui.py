@@ -4,18 +4,36 @@ list with run trees (ui_traces)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from nanoscale.app.tracing import TraceStore
 from nanoscale.config import Settings
 from nanoscale.engine import AskResult, Engine
+from nanoscale.tools.findings import split_block
+
+STATUS_ICONS = {"ok": "✅", "denied": "⛔", "missing": "❓", "problem": "⚠️", "failed": "❌"}
+
+
+def render_findings(findings: list[dict[str, Any]]) -> str:
+    """The checks that ran, as a quoted block set apart from the model's prose."""
+    lines = [
+        f"> {STATUS_ICONS.get(f['status'], '')} **{f['check']}** ({f['status']}): {f['summary']}"
+        for f in findings
+    ]
+    return "> **Checked**\n>\n" + "\n>\n".join(lines)
 
 
 def render_result(result: AskResult) -> str:
-    """An answer as Markdown: marked sentences, invented AWS names, numbered sources."""
+    """An answer as Markdown: the checks' findings apart from the prose, marked sentences, invented
+    AWS names, numbered sources."""
     if result.status == "needs_input":
         return result.text
-    parts = [result.marked_answer()]
+    _, prose = split_block(result.marked_answer(), result.findings)
+    parts = [render_findings(result.findings), prose] if result.findings else [prose]
+    if result.contradictions:
+        parts.append("_Sentences marked [contradicts ...] disagree with what a check found._")
     if result.unsupported_sentences:
         parts.append("_Sentences marked [unverified] are not supported by the retrieved context._")
     if result.invalid_aws_actions:

@@ -70,6 +70,10 @@ def print_result(result: AskResult, as_json: bool, streamed: bool = False) -> No
         print("\nNot supported by the retrieved context:")
         for sentence in result.unsupported_sentences:
             print(f"  - {sentence}")
+    if streamed and result.contradictions:
+        print("\nContradicted by the checks:")
+        for item in result.contradictions:
+            print(f"  - {item['sentence']} ({item['reason']})")
     if result.invalid_aws_actions:
         print(
             "\nAWS actions or commands that do not exist (botocore): " + ", ".join(result.invalid_aws_actions)

@@ -45,3 +45,12 @@ def groundedness(supported: int, unsupported: int) -> float | None:
 def average(values: Iterable[float | bool | None]) -> float | None:
     present = [float(v) for v in values if v is not None]
     return mean(present) if present else None
+
+
+_STRUCK = re.compile(r"~~.*?~~", re.DOTALL)
+
+
+def unmarked_names(answer: str, names: list[str]) -> int:
+    """Invented AWS names still readable as plain text: not inside a ~~strike-through~~."""
+    visible = _STRUCK.sub(" ", answer)
+    return sum(1 for name in names if name in visible)

@@ -18,6 +18,15 @@ METRICS = (
     "invalid_aws_actions",
     "latency_p50_s",
 )
+# Shown only when a run had tool cases (`data/eval/tools`).
+TOOL_METRICS = (
+    "tool_cases",
+    "finding_coverage_block",
+    "finding_coverage_prose",
+    "contradiction_rate",
+    "revision_rate",
+    "invalid_aws_unmarked",
+)
 
 
 INTERVAL_METRICS = ("keyword_coverage", "clarification_accuracy", "slot_precision", "groundedness", "hallucination_rate")
@@ -47,7 +56,8 @@ def table(summaries: list[dict[str, Any]]) -> str:
     """Systems side by side, one metric per row, means with 95% bootstrap intervals (Markdown)."""
     header = "| metric | " + " | ".join(s["system"] for s in summaries) + " |"
     lines = [header, "|---|" + "---|" * len(summaries)]
-    for metric in ("cases", *METRICS):
+    tool_metrics = [m for m in TOOL_METRICS if any(s.get(m) is not None for s in summaries)]
+    for metric in ("cases", *METRICS, *tool_metrics):
         lines.append(f"| {metric} | " + " | ".join(_metric_cell(s, metric) for s in summaries) + " |")
     return "\n".join(lines)
 

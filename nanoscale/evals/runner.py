@@ -24,12 +24,14 @@ from nanoscale.engine import AskResult, Engine
 from nanoscale.errors import InputError, ModelNotAvailable
 from nanoscale.evals import metrics
 from nanoscale.evals.cases import Case
+from nanoscale.evals.fixtures import Worlds, fill
 from nanoscale.evals.intervals import bootstrap
 from nanoscale.evals.report import PER_CASE_KEYS, record, write_run
 from nanoscale.grounding import judge, split_sentences
 from nanoscale.nodes.clarify import apply_reply
 from nanoscale.nodes.signals import begin, signals
 from nanoscale.resources import Resources
+from nanoscale.tools.findings import split_block
 
 SYSTEMS = ("base", "rag", "tuned", "signals")
 BASE_PROMPT = "You are a DevOps troubleshooting assistant. Answer the question concisely and concretely."
@@ -50,6 +52,8 @@ class Played:
     unsupported_sentences: list[str] = field(default_factory=list)
     sources: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
+    contradictions: list[dict[str, str]] = field(default_factory=list)
+    revised: list[str] = field(default_factory=list)
     log: list[dict[str, Any]] = field(default_factory=list)  # each turn: user, status, text, asked, trace_id
 
 
@@ -91,7 +95,9 @@ def play_graph(engine: Engine, case: Case) -> Played:
         turns,
         unsupported_sentences=result.unsupported_sentences,
         sources=result.sources,
-        findings=result.observations,
+        findings=result.findings,
+        contradictions=result.contradictions,
+        revised=result.revised,
         log=log,
     )
 
@@ -108,6 +114,37 @@ def play_signals(case: Case, settings: Settings) -> Played:
         reply = reply_for(state["pending"], case)
         state.update(apply_reply(state, state["pending"], reply, settings.graph))
     return Played("", asked, 0, 0, [], state["turns"], answered=False)
+
+
+def play_tool_case(engine: Engine, case: Case, worlds: Worlds) -> tuple[Case, Played]:
+    """A tool case inside its fixture's world, with `{name}` values filled in."""
+    assert case.tool_fixture is not None
+    with worlds.applied(case.tool_fixture) as values:
+        case = replace(
+            case,
+            question=fill(case.question, values),
+            answers={slot: fill(text, values) for slot, text in case.answers.items()},
+            expected_findings=[fill(text, values) for text in case.expected_findings],
+        )
+        return case, play_graph(engine, case)
+
+
+def finding_scores(case: Case, played: Played) -> dict[str, Any]:
+    """Tool-case scores: expected findings in the Checked block and in the prose, contradictions
+    left in the final answer (marked), a revision, invented AWS names readable unmarked."""
+    if not case.tool_fixture:
+        return {}
+    block, prose = split_block(played.answer, played.findings)
+    return {
+        "expected_findings": case.expected_findings,
+        "finding_coverage_block": metrics.keyword_coverage(block, case.expected_findings),
+        "finding_coverage_prose": metrics.keyword_coverage(prose, case.expected_findings),
+        "contradicted": bool(played.contradictions),
+        "contradictions": played.contradictions,
+        "revised": played.revised,
+        "invalid_unmarked": metrics.unmarked_names(played.answer, played.invalid),
+        "checks": [f"{f['check']}:{f['status']}" for f in played.findings],
+    }
 
 
 def play_base(resources: Resources, settings: Settings, case: Case) -> Played:
@@ -167,6 +204,7 @@ def score(case: Case, played: Played, system: str, latency: float, tokens: int) 
         "turns": played.turns,
         "latency_s": round(latency, 3),
         "tokens": tokens,
+        **finding_scores(case, played),
     }
 
 
@@ -179,6 +217,8 @@ def run_system(
         raise ValueError(f"unknown system {system}")
     preset = "tuned" if system == "tuned" else settings.model.preset
     settings = replace(settings, model=replace(settings.model, deterministic=True, preset=preset))
+    if any(case.tool_fixture for case in cases):  # the fixtures are local worlds: checks run against them
+        settings = replace(settings, tools=replace(settings.tools, execute=True))
     name = label(system, settings)
     if system == "signals":
         return [score(case, play_signals(case, settings), "signals", 0.0, 0) for case in cases]
@@ -196,11 +236,20 @@ def run_system(
         resources = Resources.load(settings)
         engine = Engine(settings, resources=resources, checkpointer=InMemorySaver(), callbacks=callbacks)
     rows = []
-    for case in tqdm(cases, desc=name, unit="case", disable=not progress):
-        started = time.perf_counter()
-        played = play_base(resources, settings, case) if engine is None else play_graph(engine, case)
-        tokens = resources.count_tokens(played.answer)
-        rows.append(score(case, played, name, time.perf_counter() - started, tokens))
+    worlds = Worlds()
+    try:
+        for case in tqdm(cases, desc=name, unit="case", disable=not progress):
+            started = time.perf_counter()
+            if engine is None:
+                played = play_base(resources, settings, case)
+            elif case.tool_fixture:
+                case, played = play_tool_case(engine, case, worlds)
+            else:
+                played = play_graph(engine, case)
+            tokens = resources.count_tokens(played.answer)
+            rows.append(score(case, played, name, time.perf_counter() - started, tokens))
+    finally:
+        worlds.close()
     return rows
 
 
@@ -215,6 +264,7 @@ def aggregate(subset: list[dict[str, Any]]) -> dict[str, Any]:
         "latency_p50_s": latencies[len(latencies) // 2] if latencies else None,
         "tokens_mean": metrics.average(r["tokens"] for r in subset),
         "intervals": intervals,
+        **finding_summary(subset),
     }
 
 
@@ -229,6 +279,23 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         **aggregate(rows),
         "by_category": {c: aggregate([r for r in rows if r["category"] == c]) for c in categories},
         "by_kb": {label: aggregate(subset) for label, subset in by_kb.items() if subset},
+    }
+
+
+def finding_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Tool cases' aggregate (absent when there are none): finding coverage in the Checked block
+    (must be 1.0) and in the prose (target >= 0.8), contradiction and revision rates, unmarked
+    invented names (target 0)."""
+    tool_rows = [r for r in rows if "finding_coverage_block" in r]
+    if not tool_rows:
+        return {}
+    return {
+        "tool_cases": len(tool_rows),
+        "finding_coverage_block": metrics.average(r["finding_coverage_block"] for r in tool_rows),
+        "finding_coverage_prose": metrics.average(r["finding_coverage_prose"] for r in tool_rows),
+        "contradiction_rate": metrics.average(r["contradicted"] for r in tool_rows),
+        "revision_rate": metrics.average(bool(r["revised"]) for r in tool_rows),
+        "invalid_aws_unmarked": sum(r["invalid_unmarked"] for r in tool_rows),
     }
 
 

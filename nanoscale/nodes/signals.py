@@ -24,6 +24,11 @@ def begin(state: State) -> dict:
         "unsupported_sentences": [],
         "supported_sentences": [],
         "invalid_aws_actions": [],
+        "findings": [],
+        "contradictions": [],
+        "revised": [],
+        "revisions": 0,
+        "revise": False,
     }
 
 

@@ -6,6 +6,8 @@ refused whatever name or redirect leads there.
 
 from __future__ import annotations
 
+from nanoscale.tools.findings import Finding
+
 METADATA_ADDRESSES = frozenset({"169.254.169.254", "fd00:ec2::254"})
 _SHOWN_HEADERS = (
     "content-type",
@@ -104,4 +106,27 @@ def describe_probe(result: dict) -> str:
     return (
         f"{result['method']} {result['url']} -> {result['status']} {result['reason']} in {result['elapsed_ms']} ms"
         f"{redirects}; headers {headers or '-'}; body{' (truncated)' if result['truncated'] else ''}: {body or '-'}"
+    )
+
+
+def probe_finding(result: dict) -> Finding:
+    """The probe as a finding: the status code it saw (and the headers that explain it)."""
+    status = result["status"]
+    explain = {
+        key: result["headers"][key] for key in ("www-authenticate", "retry-after") if key in result["headers"]
+    }
+    extra = "".join(f"; {key}: {value}" for key, value in explain.items())
+    return Finding(
+        "api.probe",
+        f"{result['method']} {result['url']}",
+        "ok" if status < 400 else "problem",
+        f"{result['method']} {result['url']} answered {status} {result['reason']}{extra}",
+        describe_probe(result),
+        {
+            "url": result["url"],
+            "method": result["method"],
+            "status_code": status,
+            "reason": result["reason"],
+            **{key.replace("-", "_"): value for key, value in explain.items()},
+        },
     )

@@ -9,11 +9,33 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from nanoscale.tools.findings import Finding
+
 _IMPORTANT = re.compile(
     r"\b(error|err|fatal|fail\w*|exception|panic|traceback|denied|refused|killed|oom|warn\w*|"
     r"timeout|timed out|unable|cannot|can't|invalid|critical|crit|emerg|alert|back-off|exit(ed)? (code|status))\b",
     re.IGNORECASE,
 )
+# What a log line can show, by the words that reveal it; the first matching line is quoted.
+SIGNS: dict[str, re.Pattern[str]] = {
+    "out of memory": re.compile(
+        r"out of memory|\boom[- ]?kill\w*|oomkilled|killed process \d+|cannot allocate memory|"
+        r"java\.lang\.OutOfMemoryError|memory cgroup out of memory",
+        re.IGNORECASE,
+    ),
+    "disk full": re.compile(
+        r"no space left on device|disk (is )?full|enospc|disk quota exceeded|filesystem full", re.IGNORECASE
+    ),
+    "authentication failure": re.compile(
+        r"authentication failed|auth(entication)? failure|invalid credentials|permission denied \(publickey|"
+        r"password authentication failed|unauthorized|access denied for user|401 unauthorized|"
+        r"invalid (api )?key|token (has )?expired",
+        re.IGNORECASE,
+    ),
+    "connection refused or timed out": re.compile(
+        r"connection refused|econnrefused|connection timed out|etimedout|no route to host", re.IGNORECASE
+    ),
+}
 _VOLATILE = re.compile(
     r"\d{4}-\d\d-\d\d[T ][\d:.,]+Z?|\b\d\d:\d\d:\d\d(\.\d+)?\b|0x[0-9a-f]+|\b\d+\b", re.IGNORECASE
 )
@@ -71,3 +93,27 @@ def read_log_file(path: str, max_bytes: int, tail_bytes: int = 5_000_000) -> str
     if b"\x00" in data[:8192]:
         return None
     return condense(data.decode("utf-8", errors="replace"), max_bytes)
+
+
+def log_finding(path: str, text: str) -> Finding:
+    """What a condensed log shows: the signs found (out of memory, disk full, ...) and the first
+    line of each, quoted, so the answer states what the file says rather than what is typical."""
+    lines = text.splitlines()
+    errors = [line for line in lines if _IMPORTANT.search(line)]
+    signs = {}
+    for sign, pattern in SIGNS.items():
+        quoted = next((line.strip() for line in lines if pattern.search(line)), None)
+        if quoted:
+            signs[sign] = quoted[:200]
+    shown = "; ".join(f'{sign}: "{line}"' for sign, line in signs.items())
+    if not shown and errors:
+        shown = f'first error: "{errors[0].strip()[:200]}"'
+    summary = f"log {path}: {len(errors)} error/warning lines" + (f"; {shown}" if shown else "")
+    return Finding(
+        "logs.file",
+        path,
+        "problem" if signs or errors else "ok",
+        summary,
+        text,
+        {"path": path, "signs": signs, "error_lines": len(errors)},
+    )

@@ -12,6 +12,7 @@ from typing import Any
 
 from nanoscale.config import ToolSettings
 from nanoscale.tools import api, aws, logs
+from nanoscale.tools.findings import Finding
 
 
 @dataclass
@@ -32,44 +33,45 @@ class ToolContext:
 
 @dataclass(frozen=True)
 class Check:
-    """One read-only check. `run` returns the observation text, or None when there is nothing to say."""
+    """One read-only check. `run` returns what it found, or None when there is nothing to say."""
 
     name: str
-    run: Callable[..., str | None]
+    run: Callable[..., Finding | None]
     description: str
     permissions: tuple[str, ...] = ()
 
 
-def _identity(context: ToolContext) -> str:
+def _identity(context: ToolContext) -> Finding:
     return aws.check_identity(context.aws_client)
 
 
-def _instance_network(context: ToolContext, instance_id: str) -> str:
+def _instance_network(context: ToolContext, instance_id: str) -> Finding:
     return aws.check_instance_network(context.aws_client, instance_id)
 
 
-def _ecr_pull(context: ToolContext, role_arn: str | None, instance_id: str | None) -> str:
-    return aws.check_role_can_pull(context.aws_client, role_arn, instance_id)
+def _ecr_pull(context: ToolContext, role_arn: str | None, instance_id: str | None) -> Finding:
+    return aws.check_pull(context.aws_client, role_arn, instance_id)
 
 
-def _repository(context: ToolContext, name: str) -> str:
+def _repository(context: ToolContext, name: str) -> Finding:
     return aws.check_repository(context.aws_client, name)
 
 
-def _bucket(context: ToolContext, name: str) -> str:
+def _bucket(context: ToolContext, name: str) -> Finding:
     return aws.check_bucket(context.aws_client, name)
 
 
-def _probe(context: ToolContext, url: str, method: str) -> str:
+def _probe(context: ToolContext, url: str, method: str) -> Finding:
     tools = context.settings
     result = api.probe(
         url, method, tools.timeout_s, tools.api_max_bytes, tools.api_max_redirects, tools.api_methods
     )
-    return api.describe_probe(result)
+    return api.probe_finding(result)
 
 
-def _log_file(context: ToolContext, path: str) -> str | None:
-    return logs.read_log_file(path, context.settings.logs_max_bytes)
+def _log_file(context: ToolContext, path: str) -> Finding | None:
+    text = logs.read_log_file(path, context.settings.logs_max_bytes)
+    return None if text is None else logs.log_finding(path.strip(), text)
 
 
 CHECKS: dict[str, Check] = {
@@ -84,13 +86,18 @@ CHECKS: dict[str, Check] = {
         Check(
             "ec2.instance_network",
             _instance_network,
-            "an instance's state, subnet, public IP, security group rules and route table",
-            ("ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeRouteTables"),
+            "an instance's state, instance profile, security group rules, route table and S3 endpoint",
+            (
+                "ec2:DescribeInstances",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeRouteTables",
+                "ec2:DescribeVpcEndpoints",
+            ),
         ),
         Check(
             "iam.ecr_pull_permissions",
             _ecr_pull,
-            "can the role (or the instance's role) pull from ECR: simulated, else its policies read",
+            "can the caller, a role or an instance's role pull from ECR: simulated, else its policies read",
             (
                 "ec2:DescribeInstances",
                 "iam:GetInstanceProfile",
@@ -100,19 +107,23 @@ CHECKS: dict[str, Check] = {
                 "iam:GetPolicyVersion",
                 "iam:ListRolePolicies",
                 "iam:GetRolePolicy",
+                "iam:ListAttachedUserPolicies",
+                "iam:ListUserPolicies",
+                "iam:GetUserPolicy",
+                "sts:GetCallerIdentity",
             ),
         ),
         Check(
             "ecr.repository",
             _repository,
-            "does the ECR repository exist, and its URI",
-            ("ecr:DescribeRepositories",),
+            "does the ECR repository exist, its URI, and does its policy deny pulls",
+            ("ecr:DescribeRepositories", "ecr:GetRepositoryPolicy"),
         ),
         Check(
             "s3.bucket",
             _bucket,
-            "does the bucket exist and answer these credentials, and its region",
-            ("s3:ListBucket", "s3:GetBucketLocation"),
+            "does the bucket exist and answer these credentials, its region, and what its policy denies",
+            ("s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketPolicy"),
         ),
         Check("api.probe", _probe, "one bounded request to the endpoint, without credentials"),
         Check("logs.file", _log_file, "a local log file, read from its end and condensed"),

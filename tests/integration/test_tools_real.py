@@ -100,14 +100,19 @@ def world(moto_endpoint) -> dict:
     return instances
 
 
-def _observations(question: str, slots=None, session=None, settings=None) -> dict:
+def _run(question: str, slots=None, session=None, settings=None) -> dict:
     from nanoscale.config import ToolSettings
 
     state = {"question": question, "slots": slots or {"region": "us-east-1"}}
-    result = run_tools(
-        state, {}, settings=settings or ToolSettings(execute=True, timeout_s=5), session=session
-    )
-    return {o["tool"]: o for o in result["observations"]}
+    return run_tools(state, {}, settings=settings or ToolSettings(execute=True, timeout_s=5), session=session)
+
+
+def _observations(question: str, slots=None, session=None, settings=None) -> dict:
+    return {o["tool"]: o for o in _run(question, slots, session, settings)["observations"]}
+
+
+def _findings(question: str, session=None) -> dict:
+    return {f["check"]: f for f in _run(question, session=session)["findings"]}
 
 
 def test_checks_report_the_right_findings(world):
@@ -122,9 +127,36 @@ def test_checks_report_the_right_findings(world):
     bad = _observations(f"my instance {world['blind']} cannot pull from ECR")
     text = bad["iam.ecr_pull_permissions"]["text"]
     assert "cannot pull from ECR" in text and "ecr:GetAuthorizationToken" in text
-    missing = _observations("ECR repository ghost is empty and pulls fail")
-    assert not missing["ecr.repository"]["ok"] and "RepositoryNotFound" in missing["ecr.repository"]["text"]
+    missing = _findings("ECR repository ghost is empty and pulls fail")["ecr.repository"]
+    assert missing["status"] == "missing" and "RepositoryNotFoundException" in missing["summary"]
     assert "prod-bucket exists" in _observations("s3://prod-bucket gives 403")["s3.bucket"]["text"]
+
+
+def test_the_callers_own_pull_permissions_are_checked_for_a_user(world):
+    """ "Which identity, and can I pull?": STS, then the user's own policies (moto cannot simulate)."""
+    iam = boto3.client("iam")
+    iam.create_user(UserName="dev")
+    iam.put_user_policy(UserName="dev", PolicyName="ecr", PolicyDocument=ECR_READ)
+    key = iam.create_access_key(UserName="dev")["AccessKey"]
+    session = boto3.session.Session(
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+    found = _findings(
+        "Which IAM identity am I using, and can it pull images from ECR repository web?", session
+    )
+    user = "arn:aws:iam::123456789012:user/dev"
+    assert found["sts.get_caller_identity"]["facts"]["arn"] == user
+    pull = found["iam.ecr_pull_permissions"]
+    assert (
+        pull["status"] == "ok"
+        and pull["facts"]["principal"] == user
+        and pull["facts"]["verdict"] == "allowed"
+    )
+    assert "identity policies" in pull["summary"]
+    assert found["ecr.repository"]["status"] == "ok"
+    # moto's default caller (user/moto) has no IAM record: the check says it could not decide, and why
+    default = _findings("Which IAM identity am I using, and can I pull from ECR?")["iam.ecr_pull_permissions"]
+    assert default["status"] == "failed" and "NoSuchEntity" in default["summary"]
 
 
 class _DocSaysDelete(BaseRetriever):
@@ -170,6 +202,8 @@ def test_cli_runs_checks_cites_them_and_leaks_no_secret(world, project_kb):
     result = json.loads(out.stdout)
     tools = {o["tool"]: o for o in result["observations"]}
     assert "cannot pull from ECR" in tools["iam.ecr_pull_permissions"]["text"]
+    assert result["answer"].startswith("Checked:\n") and "[tool:iam.ecr_pull_permissions]" in result["answer"]
+    assert {f["check"] for f in result["findings"]} >= {"sts.get_caller_identity", "iam.ecr_pull_permissions"}
     assert KEY_ID not in out.stdout + out.stderr and SECRET not in out.stdout + out.stderr
     from nanoscale.app.tracing import TraceStore
 

@@ -159,9 +159,11 @@ def test_verify_flags_unsupported_sentences_and_invented_actions(settings):
             "Also allow ecr:PullImagesFaster and run aws ecr describe-repositories."
         ),
         "documents": [{"text": ECR_TEXT, "source": "aws_ecr.md"}],
+        "revisions": 1,  # the one regeneration is spent: what is still wrong gets marked
     }
     embed = lambda texts: [fake_vector(t) for t in texts]  # noqa: E731
     update = verify(state, embed=embed, settings=GraphSettings(), cache_dir=settings.cache_dir)
+    assert "~~ecr:PullImagesFaster~~ (not a real AWS name" in update["answer"]
     assert update["supported_sentences"] == [
         "Attach AmazonEC2ContainerRegistryReadOnly to the instance role [1]."
     ]
