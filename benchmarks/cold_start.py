@@ -4,7 +4,8 @@
 (the clarification needs no model: target under 1.5 s); (2) cold answer: the same question with
 `--region`, a fresh process, to a complete grounded answer; (3) the anchor: plain
 llama-cpp-python in a fresh process, the same GGUF, the same grounded prompt that (2) builds,
-greedy, as many new tokens as (2) produced (target: (2) <= 1.3x (3)). Runs alternate so drift
+greedy, exactly as many new tokens as the model wrote in (2) (`generated_tokens`, a revision
+included; end-of-turn tokens are banned so it cannot stop early) (target: (2) <= 1.3x (3)). Runs alternate so drift
 hits both alike; medians, spreads and peak memory (max RSS) of each are reported.
 """
 
@@ -31,7 +32,9 @@ import json, sys
 from llama_cpp import Llama
 model, messages, tokens, threads, ctx = sys.argv[1], json.load(open(sys.argv[2])), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 llm = Llama(model_path=model, n_ctx=ctx, n_threads=threads, verbose=False, seed=0)
-out = llm.create_chat_completion(messages=messages, max_tokens=tokens, temperature=0.0)
+stops = {llm.token_eos(), *llm.tokenize(b"<|im_end|>", add_bos=False, special=True)}
+bias = {token: -1e9 for token in stops}  # exactly `tokens` new tokens, like the answer it mirrors
+out = llm.create_chat_completion(messages=messages, max_tokens=tokens, temperature=0.0, logit_bias=bias)
 print(json.dumps({"tokens": out["usage"]["completion_tokens"]}))
 """
 
@@ -55,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="SmolLM2, one run, 16 new tokens")
+    parser.add_argument(
+        "--torch-embeddings", action="store_true", help="also time the answer with torch embeddings (the old path)"
+    )
     parser.add_argument("--out")
     args = parser.parse_args(argv)
     from nanoscale.config import Settings
@@ -71,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     resources = Resources.load(settings)  # also builds the knowledge base once, outside the timings
     messages = as_dicts(grounded_messages(resources, settings, QUESTION, {"region": REGION}))
     cli = [sys.executable, "-m", "nanoscale.cli", "ask", "--json"]
-    samples: dict[str, list[dict]] = {"needs_input": [], "answer": [], "anchor": []}
+    names = ["needs_input", "answer", "anchor"] + (["answer_torch"] if args.torch_embeddings else [])
+    samples: dict[str, list[dict]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp:
         prompt = Path(tmp) / "messages.json"
         prompt.write_text(json.dumps(messages))
@@ -82,14 +89,20 @@ def main(argv: list[str] | None = None) -> int:
             seconds, peak, out = timed([*cli, "--region", REGION, QUESTION], env)
             answer = json.loads(out)
             assert answer["status"] == "answer", out
-            tokens = resources.count_tokens(answer["answer"])
+            tokens = answer["generated_tokens"]
             second = {"seconds": seconds, "peak_mb": peak, "tokens": tokens}
             seconds, peak, out = timed(
                 [sys.executable, "-c", ANCHOR, str(gguf), str(prompt), str(tokens),
                  str(settings.model.n_threads or os.cpu_count()), str(settings.model.n_ctx)], env)
             third = {"seconds": seconds, "peak_mb": peak, "tokens": json.loads(out)["tokens"]}
+            taken = [first, second, third]
+            if args.torch_embeddings:
+                seconds, peak, out = timed(
+                    [*cli, "--region", REGION, QUESTION], {**env, "NANOSCALE_RETRIEVAL_EMBEDDING_BACKEND": "torch"}
+                )
+                taken.append({"seconds": seconds, "peak_mb": peak, "tokens": json.loads(out)["generated_tokens"]})
             if run:
-                for name, sample in zip(samples, (first, second, third), strict=True):
+                for name, sample in zip(samples, taken, strict=True):
                     samples[name].append(sample)
             print(f"run {run}: needs_input {first['seconds']:.2f} s, answer {second['seconds']:.2f} s "
                   f"({tokens} tokens), anchor {third['seconds']:.2f} s ({third['tokens']} tokens)", file=sys.stderr)

@@ -18,7 +18,7 @@ from pathlib import Path
 from nanoscale import llama_build
 from nanoscale.config import Settings
 
-PACKAGES = ("torch", "transformers", "llama-cpp-python", "sentence-transformers", "faiss-cpu",
+PACKAGES = ("torch", "transformers", "llama-cpp-python", "onnxruntime", "sentence-transformers", "faiss-cpu",
             "langchain-core", "langgraph")
 MIN_FREE_BYTES = 3 * 1024**3  # the default model assembles to 1.1 GB; a tuned one needs more
 
@@ -122,10 +122,12 @@ def model_checks(settings: Settings, verify_checksums: bool) -> list[Check]:
 
 def embedding_check(settings: Settings) -> Check:
     from nanoscale.errors import ModelNotAvailable
-    from nanoscale.models import embedding_model_path
+    from nanoscale.models import embedding_backend, embedding_model_path
 
     try:
-        return Check("embeddings", True, str(embedding_model_path(settings)))
+        folder = embedding_model_path(settings)
+        backend = embedding_backend(settings)
+        return Check("embeddings", True, f"{folder} ({backend}{'' if backend == 'onnx' else ': imports torch'})")
     except ModelNotAvailable as exc:
         return Check("embeddings", False, str(exc), "make setup", needed=True)
 

@@ -47,6 +47,7 @@ class AskResult:
     findings: list[dict[str, Any]] = field(default_factory=list)
     contradictions: list[dict[str, str]] = field(default_factory=list)
     revised: list[str] = field(default_factory=list)
+    generated_tokens: int = 0  # what the model wrote this turn (a revision included)
     trace_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -258,4 +259,5 @@ class Engine:
             findings=list(values.get("findings", [])),
             contradictions=list(values.get("contradictions", [])),
             revised=list(values.get("revised", [])) if values.get("revisions") else [],
+            generated_tokens=int(values.get("generated_tokens", 0)),
         )

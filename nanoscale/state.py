@@ -36,6 +36,7 @@ class OutputState(TypedDict):
     findings: list[dict[str, Any]]  # what the read-only checks found, as data (tools.findings)
     contradictions: list[dict[str, Any]]  # answer sentences that contradict a finding
     revised: list[str]  # why the answer was generated a second time, if it was
+    generated_tokens: int  # new tokens the model wrote this turn, over every generation
 
 
 class State(InputState, OutputState, total=False):

@@ -39,6 +39,7 @@ class ChatResponse(BaseModel):
     contradictions: list[dict[str, str]] = Field(
         default_factory=list, description="answer sentences that contradict a finding, marked in text"
     )
+    generated_tokens: int = Field(default=0, description="new tokens the model wrote for this turn")
     trace_id: str
 
     @classmethod

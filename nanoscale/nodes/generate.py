@@ -63,6 +63,7 @@ def generate(
     response = chat_model.invoke(messages, config)
     answer = response.content if isinstance(response.content, str) else str(response.content)
     answer = answer.strip()
+    generated = state.get("generated_tokens", 0) + count_tokens(answer)
     if block:
         answer = f"{block}\n\n{answer}"
     if missing:
@@ -79,4 +80,10 @@ def generate(
         }
         for n, doc in enumerate(used, start=1)
     ]
-    return {"messages": [response], "answer": answer, "sources": sources, "documents": used}
+    return {
+        "messages": [response],
+        "answer": answer,
+        "sources": sources,
+        "documents": used,
+        "generated_tokens": generated,
+    }

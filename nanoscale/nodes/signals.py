@@ -28,6 +28,7 @@ def begin(state: State) -> dict:
         "contradictions": [],
         "revised": [],
         "revisions": 0,
+        "generated_tokens": 0,
         "revise": False,
     }
 

@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "nanoscale"
 # Lower layers never import higher ones; a module may import its own layer and any below it.
 LAYERS: list[tuple[str, ...]] = [
     ("nanoscale.config", "nanoscale.errors", "nanoscale.llama_build"),
+    ("nanoscale.embeddings",),
     (
         "nanoscale.signals",
         "nanoscale.tools",

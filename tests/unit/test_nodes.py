@@ -110,6 +110,10 @@ def test_generate_cites_sources_and_notes_missing_slots():
     assert update["answer"].startswith("Attach the read-only ECR policy [1].")
     assert "Still missing: the AWS region" in update["answer"]
     assert update["sources"][0]["cited"] is True
+    # the model's own words are counted (not the note appended after them), and a revision adds on
+    assert update["generated_tokens"] == len("Attach the read-only ECR policy [1].") // 4
+    again = generate({**state, **update}, {}, chat_model=model, count_tokens=lambda t: len(t) // 4, settings=settings)
+    assert again["generated_tokens"] == 2 * update["generated_tokens"]
     assert cited_numbers("see [1], [2, 3] and [tool:sts]") == {1, 2, 3}
 
 

@@ -1,0 +1,89 @@
+"""The ONNX embedding backend: pooling, backend choice, export caching and the torch fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nanoscale import embeddings as onnx_embeddings
+from nanoscale import models
+from nanoscale.config import Settings
+from nanoscale.errors import ModelNotAvailable
+
+
+def test_mean_pool_ignores_padding_and_returns_unit_vectors():
+    hidden = np.array([[[1.0, 0.0], [3.0, 0.0], [100.0, 100.0]]], dtype=np.float32)
+    mask = np.array([[1, 1, 0]])
+    pooled = onnx_embeddings.mean_pool(hidden, mask)
+    assert np.allclose(pooled, [[1.0, 0.0]])  # mean (2, 0), the padded token left out, unit length
+
+
+def test_auto_backend_uses_onnx_only_where_it_is_installed(monkeypatch):
+    settings = Settings()
+    monkeypatch.setattr(onnx_embeddings, "onnx_available", lambda: True)
+    assert models.embedding_backend(settings) == "onnx"
+    monkeypatch.setattr(onnx_embeddings, "onnx_available", lambda: False)
+    assert models.embedding_backend(settings) == "torch"
+    settings.retrieval.embedding_backend = "torch"
+    monkeypatch.setattr(onnx_embeddings, "onnx_available", lambda: True)
+    assert models.embedding_backend(settings) == "torch"
+    settings.retrieval.embedding_backend = "tensorflow"
+    with pytest.raises(ModelNotAvailable, match="embedding_backend"):
+        models.embedding_backend(settings)
+
+
+def _model_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "pkg" / "model"
+    folder.mkdir(parents=True)
+    (folder / "model.safetensors").write_bytes(b"weights")
+    return folder
+
+
+def test_the_export_is_reused_until_the_weights_change(tmp_path, monkeypatch):
+    folder, cache = _model_folder(tmp_path), tmp_path / "cache"
+    calls = []
+
+    def fake_export(model_dir: Path, target: Path) -> Path:
+        calls.append(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(b"onnx")
+        target.with_suffix(".stamp").write_text(onnx_embeddings._stamp(model_dir))
+        return target
+
+    monkeypatch.setattr(onnx_embeddings, "export", fake_export)
+    first = onnx_embeddings.exported(folder, cache)
+    assert onnx_embeddings.exported(folder, cache) == first and len(calls) == 1
+    (folder / "model.safetensors").write_bytes(b"other weights")
+    onnx_embeddings.exported(folder, cache)
+    assert len(calls) == 2
+
+
+def test_a_failed_export_is_a_model_error_not_a_crash(tmp_path, monkeypatch):
+    def broken(model_dir: Path, target: Path) -> Path:
+        raise RuntimeError("exporter exploded")
+
+    monkeypatch.setattr(onnx_embeddings, "export", broken)
+    with pytest.raises(ModelNotAvailable, match="exporter exploded"):
+        onnx_embeddings.exported(_model_folder(tmp_path), tmp_path / "cache")
+
+
+def test_auto_falls_back_to_torch_but_an_explicit_onnx_choice_fails(tmp_path, monkeypatch):
+    import langchain_huggingface
+
+    folder = _model_folder(tmp_path)
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.retrieval.embedding_model = str(folder)
+
+    def unavailable(model_dir: Path, cache: Path) -> Path:
+        raise ModelNotAvailable("no exporter here")
+
+    monkeypatch.setattr(onnx_embeddings, "onnx_available", lambda: True)
+    monkeypatch.setattr(onnx_embeddings, "exported", unavailable)
+    monkeypatch.setattr(langchain_huggingface, "HuggingFaceEmbeddings", lambda **kwargs: ("torch", kwargs))
+    backend, kwargs = models.load_embeddings(settings)
+    assert backend == "torch" and kwargs["model_name"] == str(folder)
+    settings.retrieval.embedding_backend = "onnx"
+    with pytest.raises(ModelNotAvailable, match="no exporter here"):
+        models.load_embeddings(settings)
