@@ -175,7 +175,7 @@ def distractors_for(s: Situation, pool: list[Situation], rng: random.Random, cou
 
 
 def tag(s: Situation, example: dict) -> dict:
-    return {**example, "category": s.category}
+    return {**example, "category": s.category, "situation": f"{s.source}#{s.title}"}
 
 
 def fill(template: str, s: Situation) -> str:

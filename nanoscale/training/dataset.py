@@ -21,7 +21,7 @@ from nanoscale.prompts import SYSTEM_PROMPT, logs_section, question_tail, slot_s
 from nanoscale.state import SLOTS
 
 REQUIRED = ("instruction", "output")
-OPTIONAL = ("input", "context", "category", "slots", "missing")
+OPTIONAL = ("input", "context", "category", "slots", "missing", "situation")
 CATEGORIES = ("aws", "docker", "kubernetes", "cicd", "terraform", "api", "linux", "general")
 LIMITS = {"instruction": 2000, "input": 8000, "context": 8000, "output": 3000}
 MIN_OUTPUT_CHARS = 20
@@ -51,6 +51,7 @@ class Example:
     category: str = "general"
     slots: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    situation: str = ""  # the problem it teaches (examples of one situation are split together)
     line: int = 0
 
     def messages(self) -> list[dict[str, str]]:
@@ -133,6 +134,7 @@ def _check(raw: dict[str, Any], where: str, cache_dir: Path | None) -> Example:
         category=category,
         slots=dict(slots),
         missing=list(missing),
+        situation=str(raw.get("situation") or ""),
     )
 
 
@@ -154,18 +156,28 @@ def load_examples(path: Path, cache_dir: Path | None = None) -> list[Example]:
 
 
 def split(examples: list[Example], eval_fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
-    """A seeded held-out split, stratified by category so every area is evaluated."""
+    """A seeded held-out split by situation, stratified by category: every example of a problem
+    lands on one side, so held-out loss measures problems the adapter never saw, not rewordings
+    of its training examples. Examples without a `situation` each count as their own."""
     rng = random.Random(seed)
-    by_category: dict[str, list[Example]] = {}
+    by_category: dict[str, dict[str, list[Example]]] = {}
     for example in examples:
-        by_category.setdefault(example.category, []).append(example)
+        key = example.situation or f"line {example.line}: {example.instruction}"
+        by_category.setdefault(example.category, {}).setdefault(key, []).append(example)
     train, held_out = [], []
     for category in sorted(by_category):
-        group = by_category[category][:]
-        rng.shuffle(group)
-        count = round(len(group) * eval_fraction) if len(examples) > 1 else 0
-        held_out.extend(group[:count])
-        train.extend(group[count:])
+        groups = [by_category[category][key] for key in sorted(by_category[category])]
+        rng.shuffle(groups)
+        size = sum(len(group) for group in groups)
+        target = round(size * eval_fraction) if len(examples) > 1 else 0
+        taken = 0
+        for index, group in enumerate(groups):
+            # whole situations until the share is reached; a category's last one always trains
+            if taken < target and (taken + len(group) <= target or not taken) and index < len(groups) - 1:
+                held_out.extend(group)
+                taken += len(group)
+            else:
+                train.extend(group)
     rng.shuffle(train)
     rng.shuffle(held_out)
     return train, held_out

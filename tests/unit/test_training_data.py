@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from nanoscale.config import Settings
-from nanoscale.training.dataset import DataError, load_examples, split, stats
+from nanoscale.training.dataset import DataError, Example, load_examples, split, stats
 
 REPO = Path(__file__).resolve().parent.parent.parent
 DATA = REPO / "data" / "instructions.jsonl"
@@ -62,6 +62,21 @@ def test_split_is_seeded_and_disjoint(tmp_path):
     assert not {e.line for e in train_a} & {e.line for e in held_a}
     assert len(train_a) + len(held_a) == len(examples)
     assert {e.category for e in held_a} == {e.category for e in examples}
+    # held out by situation: no problem is seen in training in other words
+    assert all(e.situation for e in examples)
+    assert not {e.situation for e in train_a} & {e.situation for e in held_a}
+
+
+def test_split_keeps_a_situation_together_and_a_lone_one_in_training():
+    def example(n: int, situation: str, category: str = "aws") -> Example:
+        return Example(f"question {n}?", "an answer long enough to pass", category=category, situation=situation, line=n)
+
+    examples = [example(n, f"s{n // 3}") for n in range(30)] + [example(99, "only", "linux")]
+    train, held_out = split(examples, 0.2, 1)
+    held = {e.situation for e in held_out}
+    assert held and not held & {e.situation for e in train}
+    assert all(sum(e.situation == s for e in held_out) == 3 for s in held)  # whole groups of three
+    assert any(e.situation == "only" for e in train)
 
 
 @pytest.mark.parametrize(
