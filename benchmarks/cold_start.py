@@ -6,7 +6,8 @@
 llama-cpp-python in a fresh process, the same GGUF, the same grounded prompt that (2) builds,
 greedy, exactly as many new tokens as the model wrote in (2) (`generated_tokens`, a revision
 included; end-of-turn tokens are banned so it cannot stop early) (target: (2) <= 1.3x (3)). Runs alternate so drift
-hits both alike; medians, spreads and peak memory (max RSS) of each are reported.
+hits both alike; medians, spreads and peak memory (max RSS) of each are reported. (4) A warm
+server's `needs_input`: POST /chat to `nanoscale serve` on 127.0.0.1 (target under 50 ms).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import spread, write_result  # noqa: E402
 from benchmarks.generation import as_dicts, grounded_messages  # noqa: E402
+from benchmarks.load import free_port, start_server  # noqa: E402
 
 QUESTION = "My EC2 instance cannot pull a container image from ECR."
 REGION = "eu-west-1"
@@ -51,6 +53,27 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     if child.returncode:
         raise RuntimeError(f"{' '.join(command[:4])}... exited {child.returncode}")
     return seconds, usage.ru_maxrss // 1024, out
+
+
+def warm_needs_input(model: str, requests: int) -> dict:
+    """A running server (model loaded) answering a region-less question: POST /chat to its
+    clarification, over loopback, one request at a time (target: under 50 ms)."""
+    import httpx
+
+    port = free_port()
+    server = start_server(port, model, 16)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            seconds = []
+            for _ in range(requests + 1):  # the first request is a warm-up
+                started = time.perf_counter()
+                reply = client.post("/chat", json={"message": QUESTION})
+                seconds.append(time.perf_counter() - started)
+                assert reply.json()["status"] == "needs_input", reply.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {"ms": spread([1000 * s for s in seconds[1:]])}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     ratios = [a["seconds"] / b["seconds"] for a, b in zip(samples["answer"], samples["anchor"], strict=True)]
     result["answer_vs_anchor"] = spread(ratios)
+    result["warm_needs_input"] = warm_needs_input(model, 5 if args.smoke else 50)
     path = write_result("cold_start", {"model": model, "question": QUESTION, "runs": runs, **result}, args.out)
     print(json.dumps({k: v for k, v in result.items()}, indent=1))
     print(f"written: {path}")

@@ -13,6 +13,7 @@ import importlib.metadata
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -371,25 +372,33 @@ def cpu_has_bf16() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
+def _resolve(name: str, choice: str, options: tuple[str, ...], auto: Callable[[], str]) -> str:
+    """A retrieval setting's value, `auto` decided by `auto()`; anything else is refused."""
+    if choice not in ("auto", *options):
+        raise ModelNotAvailable(f"unknown {name} '{choice}'; choose auto, {' or '.join(options)}")
+    return auto() if choice == "auto" else choice
+
+
 def embedding_dtype(settings: Settings) -> str:
-    choice = settings.retrieval.embedding_dtype
-    if choice not in {"auto", "float32", "bfloat16"}:
-        raise ModelNotAvailable(f"unknown embedding_dtype '{choice}'; choose auto, float32 or bfloat16")
-    if choice == "auto":
-        return "bfloat16" if cpu_has_bf16() else "float32"
-    return choice
+    """bf16 only where the CPU computes it natively."""
+    return _resolve(
+        "embedding_dtype",
+        settings.retrieval.embedding_dtype,
+        ("float32", "bfloat16"),
+        lambda: "bfloat16" if cpu_has_bf16() else "float32",
+    )
 
 
 def embedding_backend(settings: Settings) -> str:
     """onnx or torch; auto takes ONNX Runtime where it is installed (no torch on the answer path)."""
     from nanoscale.embeddings import onnx_available
 
-    choice = settings.retrieval.embedding_backend
-    if choice not in {"auto", "onnx", "torch"}:
-        raise ModelNotAvailable(f"unknown embedding_backend '{choice}'; choose auto, onnx or torch")
-    if choice == "auto":
-        return "onnx" if onnx_available() else "torch"
-    return choice
+    return _resolve(
+        "embedding_backend",
+        settings.retrieval.embedding_backend,
+        ("onnx", "torch"),
+        lambda: "onnx" if onnx_available() else "torch",
+    )
 
 
 def load_embeddings(settings: Settings) -> Embeddings:

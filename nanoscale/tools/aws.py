@@ -7,7 +7,9 @@ allowlist, whatever a prompt, a document or a user asked for. Timeouts are short
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from nanoscale.tools.findings import Finding, failed
 
@@ -290,6 +292,21 @@ def policy_denies(document: dict, actions: tuple[str, ...]) -> list[str]:
     ]
 
 
+
+def resource_policy(
+    fetch: Callable[[], Any], absent_code: str, kind: str, actions: tuple[str, ...], none_denied: str
+) -> tuple[list[str], str]:
+    """The actions a resource policy denies and a phrase saying so; no policy denies nothing."""
+    try:
+        document = _as_document(fetch())
+    except Exception as exc:
+        if error_code(exc) != absent_code:
+            raise
+        return [], f"no {kind} policy"
+    denies = policy_denies(document, actions)
+    return denies, f"its {kind} policy denies {', '.join(denies) if denies else none_denied}"
+
+
 def check_repository(aws: ReadOnlyAWS, name: str) -> Finding:
     check = "ecr.repository"
     try:
@@ -311,19 +328,12 @@ def check_repository(aws: ReadOnlyAWS, name: str) -> Finding:
                 "error_code": "RepositoryNotFoundException",
             },
         )
-    try:
-        document = _as_document(aws.call("ecr", "get_repository_policy", repositoryName=name)["policyText"])
-    except Exception as exc:
-        if error_code(exc) != "RepositoryPolicyNotFoundException":
-            raise
-        document = None
-    denies = policy_denies(document, ECR_PULL_ACTIONS) if document else []
-    policy = (
-        "no repository policy"
-        if document is None
-        else f"its repository policy denies {', '.join(denies)}"
-        if denies
-        else "its repository policy denies no pull action"
+    denies, policy = resource_policy(
+        lambda: aws.call("ecr", "get_repository_policy", repositoryName=name)["policyText"],
+        "RepositoryPolicyNotFoundException",
+        "repository",
+        ECR_PULL_ACTIONS,
+        "no pull action",
     )
     return Finding(
         check,
@@ -362,19 +372,12 @@ def check_bucket(aws: ReadOnlyAWS, name: str) -> Finding:
             )
         raise
     location = aws.call("s3", "get_bucket_location", Bucket=name).get("LocationConstraint") or "us-east-1"
-    try:
-        document = _as_document(aws.call("s3", "get_bucket_policy", Bucket=name)["Policy"])
-    except Exception as exc:
-        if error_code(exc) != "NoSuchBucketPolicy":
-            raise
-        document = None
-    denies = policy_denies(document, S3_ACCESS_ACTIONS) if document else []
-    policy = (
-        "no bucket policy"
-        if document is None
-        else f"its bucket policy denies {', '.join(denies)}"
-        if denies
-        else "its bucket policy denies none of " + ", ".join(S3_ACCESS_ACTIONS)
+    denies, policy = resource_policy(
+        lambda: aws.call("s3", "get_bucket_policy", Bucket=name)["Policy"],
+        "NoSuchBucketPolicy",
+        "bucket",
+        S3_ACCESS_ACTIONS,
+        "none of " + ", ".join(S3_ACCESS_ACTIONS),
     )
     return Finding(
         check,
