@@ -12,6 +12,7 @@ from nanoscale.evals.intervals import format_interval, paired_difference
 
 METRICS = (
     "keyword_coverage",
+    "confirm_command",
     "clarification_accuracy",
     "groundedness",
     "hallucination_rate",
@@ -29,9 +30,17 @@ TOOL_METRICS = (
 )
 
 
-INTERVAL_METRICS = ("keyword_coverage", "clarification_accuracy", "slot_precision", "groundedness", "hallucination_rate")
+INTERVAL_METRICS = (
+    "keyword_coverage",
+    "confirm_command",
+    "clarification_accuracy",
+    "slot_precision",
+    "groundedness",
+    "hallucination_rate",
+)
 PER_CASE_KEYS = {
     "keyword_coverage": "keyword_coverage",
+    "confirm_command": "confirm_command",  # names a read-only check in the right tool (evals.confirm)
     "clarification_accuracy": "clarification_correct",
     "slot_precision": "slot_precision",
     "slot_recall": "slot_recall",

@@ -24,6 +24,7 @@ from nanoscale.engine import AskResult, Engine
 from nanoscale.errors import InputError, ModelNotAvailable
 from nanoscale.evals import metrics
 from nanoscale.evals.cases import Case
+from nanoscale.evals.confirm import names_confirm_command
 from nanoscale.evals.fixtures import Worlds, fill
 from nanoscale.evals.intervals import bootstrap
 from nanoscale.evals.report import PER_CASE_KEYS, record, write_run
@@ -188,6 +189,7 @@ def score(case: Case, played: Played, system: str, latency: float, tokens: int) 
         "keyword_coverage": metrics.keyword_coverage(played.answer, case.expected_keywords)
         if played.answered
         else None,
+        "confirm_command": names_confirm_command(played.answer, case.category) if played.answered else None,
         "keywords_hit": found,
         "keywords_missed": [k for k in case.expected_keywords if k not in found] if played.answered else [],
         "unsupported_sentences": played.unsupported_sentences,
