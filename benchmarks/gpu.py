@@ -91,6 +91,10 @@ SMOKE = Sizes(
     keep_for_training_s=0.0, training_min_s=0.0, vllm_min_s=0.0,
 )
 
+# The smoke's training knobs (environment settings under the gpu preset): the code path, not a size.
+SMOKE_TRAINING = {"THREADS": "1", "MAX_TRAIN_EXAMPLES": "8", "MAX_EVAL_EXAMPLES": "2", "MAX_LENGTH": "768",
+                  "BATCH_SIZE": "2", "GRAD_ACCUM": "1"}
+
 
 class Clock:
     """The run's deadline, and progress lines that say how far into it we are."""
@@ -426,9 +430,8 @@ def training_part(folder: Path, bundle: Path, work: Path, sizes: Sizes, clock: C
     if sizes.tiny:
         argv += ["--precision", "fp32"]  # bf16 autocast on a CPU is not what the smoke checks
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    if sizes.tiny:  # one core, and few examples: a 150k-token vocabulary makes CPU evaluation slow
-        env.update(NANOSCALE_TRAINING_THREADS="1", NANOSCALE_TRAINING_MAX_TRAIN_EXAMPLES="16",
-                   NANOSCALE_TRAINING_MAX_EVAL_EXAMPLES="4")
+    if sizes.tiny:  # one core and a few short examples: logits over a 150k vocabulary are slow on a CPU
+        env.update({f"NANOSCALE_TRAINING_{key}": value for key, value in SMOKE_TRAINING.items()})
     log = work / "train.log"
     timeout = max(clock.left() - 10, 1)
     clock.say(f"training: nanoscale {' '.join(argv)} (at most {timeout:.0f} s)")
@@ -597,6 +600,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--cli-train"]:
         return cli_train(argv[1:])
     args = parse_args(argv)
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # per-call generation notices drown the progress
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -637,13 +641,20 @@ def main(argv: list[str] | None = None) -> int:
 
 def parts(result: dict, folder: Path, bundle: Path, prompts: list, sizes: Sizes, clock: Clock, device: str,
           work: Path, args: argparse.Namespace, out: Path) -> None:
-    """The measured parts after the model exists, each saved as soon as it is done."""
-    run_part("transformers", result, clock, sizes.keep_for_training_s,
-             lambda: transformers_part(folder, prompts, sizes, clock, device, work, not args.no_langchain))
-    save(result, out)
-    run_part("training", result, clock, sizes.training_min_s, lambda: training_part(folder, bundle, work, sizes, clock))
-    save(result, out)
-    run_part("vllm", result, clock, sizes.vllm_min_s, lambda: vllm_part(folder, prompts, sizes, clock, work))
+    """The measured parts after the model exists, in order, each saved as soon as it is done."""
+    plan: dict[str, tuple[float, Callable[[], dict]]] = {
+        "transformers": (sizes.keep_for_training_s,
+                         lambda: transformers_part(folder, prompts, sizes, clock, device, work, not args.no_langchain)),
+        "training": (sizes.training_min_s, lambda: training_part(folder, bundle, work, sizes, clock)),
+        "vllm": (sizes.vllm_min_s, lambda: vllm_part(folder, prompts, sizes, clock, work)),
+    }
+    chosen = args.parts.split(",")
+    for name, (need_s, part) in plan.items():
+        if name in chosen:
+            run_part(name, result, clock, need_s, part)
+        else:
+            result["parts"][name] = {"status": "not run", "reason": "not asked for (--parts)"}
+        save(result, out)
 
 
 def bundle_facts(bundle: Path, prompts: list) -> dict[str, Any]:
@@ -681,6 +692,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--tokens", type=int, help="new tokens per request (default 256)")
     parser.add_argument("--levels", help="comma list of concurrent requests (default 8,32)")
     parser.add_argument("--train-steps", type=int, help="optimizer steps of the training run (default 25)")
+    parser.add_argument("--parts", default="transformers,training,vllm", help="comma list of parts to run")
     parser.add_argument("--no-langchain", action="store_true", help="a plain transformers pipeline instead")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (model, run, logs)")
     parser.add_argument("--smoke", action="store_true", help="CPU, tiny model: checks the script")
@@ -748,7 +760,7 @@ def training_lines(parts_: dict[str, Any]) -> list[str]:
         f"`{part['command']}` on {part['device']}, {part['precision']}: {part['examples']['train']} training "
         f"examples ({part['examples']['eval']} held out, {part['examples']['dropped_too_long']} too long).",
         f"{part['steps']} optimizer steps in {part['train_seconds']} s: {part['tokens_per_s']} tokens/s, "
-        f"peak GPU memory {part['peak_gpu_memory_gb']} GB; the process took {part['process_seconds']} s.",
+        f"peak GPU memory {part['peak_gpu_memory_gb'] or 'n/a (CPU)'} GB; the process took {part['process_seconds']} s.",
         f"Time to a tuned model, extrapolated: {full['steps']} steps x {full['seconds_per_step']} s = "
         f"{full['extrapolated_train_s']} s of training, {full['extrapolated_total_s']} s in all. Loss: {part['loss']}.",
     ]

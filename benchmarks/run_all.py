@@ -1,5 +1,8 @@
 """Every benchmark, one after another, sized for `make bench` (under 20 minutes on 2 cores).
 
+The GPU benchmark runs only where CUDA is (elsewhere it is recorded as skipped, with the reason);
+--smoke runs every script's tiny CPU check, that one included.
+
 Each script's own defaults measure more; here each runs at the size below, and the wall time of
 every step and of the whole suite is written to benchmarks/results/bench-<time>.json, so the
 "under 20 minutes" claim is a measured figure too. A failing step is reported and the rest
@@ -28,7 +31,25 @@ STEPS: dict[str, list[str]] = {
     "load": ["load.py", "--duration", "20", "--max-new-tokens", "64"],
     "cold_start": ["cold_start.py", "--runs", "5", "--torch-embeddings"],
     "llama_builds": ["llama_builds.py", "--runs", "3"],
+    "gpu": ["gpu.py"],
 }
+# Measured only on a CUDA GPU (skipped, with the reason recorded, elsewhere); their --smoke runs anywhere.
+NEEDS_CUDA = {"gpu"}
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def skip_reason(name: str, smoke: bool) -> str | None:
+    """Why a step cannot run on this machine, or None when it can."""
+    if smoke or name not in NEEDS_CUDA or cuda_available():
+        return None
+    return "no CUDA GPU on this machine (benchmarks/GPU.md runs it on one)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     timings: dict[str, dict] = {}
     started = time.perf_counter()
     for name, command in steps.items():
+        reason = skip_reason(name, args.smoke)
+        if reason:
+            timings[name] = {"command": command, "seconds": 0.0, "exit": None, "skipped": reason}
+            print(f"== {name}: skipped: {reason}", flush=True)
+            continue
         print(f"== {name}: {' '.join(command)}", flush=True)
         step_start = time.perf_counter()
         code = subprocess.call([sys.executable, str(HERE / command[0]), *command[1:]])
@@ -64,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     path = write_result("bench", {"steps": timings, "total_seconds": total}, args.out)
     print(f"{'step':<18} {'seconds':>8} {'exit':>5}")
     for name, timing in timings.items():
-        print(f"{name:<18} {timing['seconds']:>8} {timing['exit']:>5}")
+        print(f"{name:<18} {timing['seconds']:>8} {'skip' if timing['exit'] is None else timing['exit']:>5}")
     print(f"{'total':<18} {total:>8}  ({total / 60:.1f} min)\nwritten: {path}")
     return 1 if any(t["exit"] for t in timings.values()) else 0
 
