@@ -39,7 +39,7 @@ def test_every_benchmark_runs_at_smoke_size(project_kb, tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     suite = json.loads((tmp_path / "bench.json").read_text())
     assert set(suite["steps"]) == {
-        "retrieval", "generation", "ttft", "transformers_cpu", "training", "load", "cold_start", "llama_builds"
+        "retrieval", "generation", "ttft", "transformers_cpu", "training", "load", "cold_start", "llama_builds", "gpu"
     }
     assert all(step["exit"] == 0 and step["seconds"] > 0 for step in suite["steps"].values())
 
@@ -60,5 +60,7 @@ def test_every_benchmark_runs_at_smoke_size(project_kb, tmp_path):
     cold = results["cold_start"]
     assert cold["needs_input"]["seconds"]["median"] > 0 and cold["answer"]["tokens"]["median"] > 0
     assert cold["anchor"]["peak_mb"]["median"] > 0 and cold["answer_vs_anchor"]["median"] > 0
+    gpu = results["gpu"]["parts"]  # its CPU smoke: the GPU script's code paths at a tiny size
+    assert gpu["transformers"]["status"] == gpu["training"]["status"] == "ran"
     build = results["llama_builds"]["builds"]["this-cpu"]
     assert build["prefill_tps"]["median"] > 0 and build["decode_ratio"] == 1.0
