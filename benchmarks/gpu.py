@@ -168,7 +168,7 @@ class Memory:
 
     def __init__(self, device: str) -> None:
         self.device = device
-        self.kind = "torch.cuda.max_memory_allocated" if device == "cuda" else "process max RSS (CPU)"
+        self.kind = "torch.cuda.max_memory_allocated, weights included" if device == "cuda" else "process max RSS (CPU)"
 
     def reset(self) -> None:
         import torch
@@ -631,8 +631,13 @@ def main(argv: list[str] | None = None) -> int:
         save(result, out)
         if result["parts"]["model"]["status"] == "ran":
             parts(result, folder, bundle, prompts, sizes, clock, device, work, args, out)
+        else:
+            for name in ("transformers", "training", "vllm"):
+                result["parts"][name] = {"status": "not run", "reason": "no model: the model part did not run"}
     finally:
         save(result, out)
+        for log in work.glob("*.log") if args.logs else ():
+            shutil.copy2(log, out.with_name(f"{out.stem}-{log.name}"))
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     clock.say(f"written: {out} and {out.with_suffix('.md')}")
@@ -695,6 +700,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--parts", default="transformers,training,vllm", help="comma list of parts to run")
     parser.add_argument("--no-langchain", action="store_true", help="a plain transformers pipeline instead")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (model, run, logs)")
+    parser.add_argument("--logs", action="store_true", help="copy the training and vLLM logs beside --out")
     parser.add_argument("--smoke", action="store_true", help="CPU, tiny model: checks the script")
     return parser.parse_args(argv)
 
