@@ -1,0 +1,128 @@
+"""Draft the judge's labelled set (data/judge/pairs.jsonl): answer sentences and their evidence.
+
+The sentences come from the dev-set eval run (base and rag answers; never a sealed test run),
+at most three per case so the set spreads over every case. Every system is judged against the
+same evidence pool, the one the rag graph answers from: the knowledge base's hits for the case's
+question (the graph's own search query and section merging, the configured k and thresholds)
+plus the simulated user's replies. The question itself is not evidence.
+
+A pair already in the output keeps its label and note, so re-running the draft never loses
+labelling work; new pairs get `"supported": null` until someone labels them (data/judge/RUBRIC.md).
+
+Usage: NANOSCALE_DATA_DIR=... python scripts/draft_judge_pairs.py [--results FILE] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections import defaultdict
+from pathlib import Path
+
+from nanoscale.config import Settings
+from nanoscale.evals.cases import Case, load_cases
+from nanoscale.grounding import split_sentences
+from nanoscale.jsonl import read_jsonl
+from nanoscale.nodes.retrieve import merge_sections, search_query
+from nanoscale.prompts import missing_note
+from nanoscale.retrievers.retriever import KnowledgeBaseRetriever
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "eval-20261126" / "results.jsonl"
+OUT = ROOT / "data" / "judge" / "pairs.jsonl"
+PER_CASE = 3
+SEED = 16
+
+
+def evidence_for(case: Case, retriever: KnowledgeBaseRetriever) -> list[str]:
+    """The knowledge-base sections the rag graph retrieves once the user has replied, and the replies."""
+    hits = retriever.invoke(search_query(case.question, case.answers))
+    documents = merge_sections([{**doc.metadata, "text": doc.page_content} for doc in hits])
+    return [doc["text"] for doc in documents] + [value for value in case.answers.values() if value]
+
+
+def candidates(answer: str) -> list[str]:
+    """The sentences verify would judge, without the system's own note about what it lacks
+    (`missing_note`, which the splitter cuts in two)."""
+    opening, closing = split_sentences(missing_note(["region"]))
+    prefix = opening.split(":")[0] + ":"
+    return [s for s in split_sentences(answer) if not s.startswith(prefix) and s != closing]
+
+
+def halves(cases: list[Case]) -> dict[str, str]:
+    """Case id -> "A" or "B": alternate within each category, so both halves cover every topic."""
+    by_category: dict[str, list[str]] = defaultdict(list)
+    for case in cases:
+        by_category[case.category].append(case.id)
+    rng = random.Random(SEED)
+    half = {}
+    for category in sorted(by_category):
+        ids = sorted(by_category[category])
+        rng.shuffle(ids)
+        first = rng.choice("AB")
+        for index, case_id in enumerate(ids):
+            half[case_id] = first if index % 2 == 0 else ("B" if first == "A" else "A")
+    return half
+
+
+def sample(rows: list[dict], rng: random.Random, turn: int) -> list[tuple[dict, int, str]]:
+    """Up to PER_CASE (row, index, sentence) from one case's answers, alternating which system
+    gives two; a sentence both systems wrote is kept once."""
+    rows = sorted(rows, key=lambda r: r["system"])
+    quotas = [2, 1] if turn % 2 == 0 else [1, 2]
+    picked: list[tuple[dict, int, str]] = []
+    seen: set[str] = set()
+    for row, quota in zip(rows, quotas, strict=False):
+        options = [(i, s) for i, s in enumerate(candidates(row["answer"])) if s not in seen]
+        for index, sentence in sorted(rng.sample(options, min(quota, len(options)))):
+            picked.append((row, index, sentence))
+            seen.add(sentence)
+    return picked
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    if "eval-test" in str(args.results):
+        raise SystemExit("the sealed test set's answers are never used for labelling")
+    settings = Settings.load()
+    cases = load_cases(str(settings.paths.eval_cases))
+    retriever = KnowledgeBaseRetriever.from_settings(settings)
+    labelled = {}
+    if args.out.is_file():
+        labelled = {data["id"]: data for _, _, data in read_jsonl(args.out)}
+    by_case: dict[str, list[dict]] = defaultdict(list)
+    for _, _, row in read_jsonl(args.results):
+        by_case[row["id"]].append(row)
+    half = halves(cases)
+    rng = random.Random(SEED)
+    pairs = []
+    for turn, case in enumerate(cases):
+        evidence = evidence_for(case, retriever)
+        for row, index, sentence in sample(by_case[case.id], rng, turn):
+            pair_id = f"{case.id}:{row['system'].split('@')[0]}:{index}"
+            previous = labelled.get(pair_id, {})
+            pairs.append(
+                {
+                    "id": pair_id,
+                    "system": row["system"],
+                    "case_id": case.id,
+                    "half": half[case.id],
+                    "sentence": sentence,
+                    "evidence": evidence,
+                    "supported": previous.get("supported"),
+                    "note": previous.get("note", ""),
+                }
+            )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", encoding="utf-8") as handle:
+        for pair in pairs:
+            handle.write(json.dumps(pair, ensure_ascii=False) + "\n")
+    print(f"{len(pairs)} pairs from {len(cases)} cases -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
