@@ -76,8 +76,9 @@ def sample(rows: list[dict], rng: random.Random, turn: int) -> list[tuple[dict, 
     for row, quota in zip(rows, quotas, strict=False):
         options = [(i, s) for i, s in enumerate(candidates(row["answer"])) if s not in seen]
         for index, sentence in sorted(rng.sample(options, min(quota, len(options)))):
-            picked.append((row, index, sentence))
-            seen.add(sentence)
+            if sentence not in seen:  # an answer can repeat a line
+                picked.append((row, index, sentence))
+                seen.add(sentence)
     return picked
 
 
@@ -111,6 +112,7 @@ def main() -> None:
                     "system": row["system"],
                     "case_id": case.id,
                     "half": half[case.id],
+                    "question": case.question,
                     "sentence": sentence,
                     "evidence": evidence,
                     "supported": previous.get("supported"),
