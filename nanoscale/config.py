@@ -28,6 +28,7 @@ CONFIG_DIR = REPO_ROOT / "configs"
 REPO_CONFIG = CONFIG_DIR / "default.yaml"
 TRAINING_CONFIG = CONFIG_DIR / "training.yaml"
 LORA_CONFIG = CONFIG_DIR / "lora.yaml"
+OVERLAP_KINDS = ("plain", "negation")  # the keys of nanoscale.grounding.OVERLAPS
 
 
 class ConfigError(NanoscaleError, ValueError):
@@ -81,6 +82,7 @@ class GraphSettings:
     slot_decision: str = "classifier"  # which slots to ask for: classifier, rules, or union of both
     support_similarity: float = 0.55
     support_overlap: float = 0.6
+    support_overlap_kind: str = "plain"  # plain | negation (nanoscale.grounding.OVERLAPS)
     max_question_chars: int = 8000
     max_reply_chars: int = 200_000
     max_revisions: int = 1  # one regeneration when verify finds an invented name or a contradiction
@@ -232,6 +234,11 @@ class Settings:
         settings.data_dir = Path(settings.data_dir).expanduser()
         for name in (f.name for f in dataclasses.fields(settings.paths)):
             setattr(settings.paths, name, REPO_ROOT / getattr(settings.paths, name))
+        if settings.graph.support_overlap_kind not in OVERLAP_KINDS:
+            raise ConfigError(
+                f"graph.support_overlap_kind must be one of {', '.join(OVERLAP_KINDS)}, "
+                f"not '{settings.graph.support_overlap_kind}'"
+            )
         apply_environment(settings)
         return settings
 

@@ -160,6 +160,7 @@ def play_base(resources: Resources, settings: Settings, case: Case) -> Played:
         resources.embed,
         settings.graph.support_similarity,
         settings.graph.support_overlap,
+        settings.graph.support_overlap_kind,
     )
     unsupported = [j.sentence for j in judgements if not j.supported]
     return Played(

@@ -91,7 +91,12 @@ def verify(state: State, *, embed: EmbedFn | None, settings: GraphSettings, cach
     note = missing_note(missing) if missing else None
     sentences = [s for s in split_sentences(prose) if s != note]
     judgements = judge(
-        sentences, evidence_of(state), embed, settings.support_similarity, settings.support_overlap
+        sentences,
+        evidence_of(state),
+        embed,
+        settings.support_similarity,
+        settings.support_overlap,
+        settings.support_overlap_kind,
     )
     return {
         "revise": False,
