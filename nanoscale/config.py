@@ -116,6 +116,7 @@ class PathSettings:
 
     knowledge_base: Path = REPO_ROOT / "data" / "raw"
     eval_cases: Path = REPO_ROOT / "data" / "eval" / "dev" / "cases.jsonl"
+    judge_pairs: Path = REPO_ROOT / "data" / "judge" / "pairs.jsonl"
 
 
 @dataclass

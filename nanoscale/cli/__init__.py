@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nanoscale.cli import ask, doctor, evaluate, info, knowledge, mcp, prepare, serve, training
+from nanoscale.cli import ask, doctor, evaluate, info, judge, knowledge, mcp, prepare, serve, training
 from nanoscale.errors import NanoscaleError
 
-COMMANDS = (ask, knowledge, evaluate, serve, mcp, prepare, doctor, info, training)
+COMMANDS = (ask, knowledge, evaluate, judge, serve, mcp, prepare, doctor, info, training)
 
 
 def build_parser() -> argparse.ArgumentParser:

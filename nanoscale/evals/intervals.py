@@ -7,7 +7,7 @@ separate intervals.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -41,6 +41,32 @@ def paired_difference(
     if not pairs:
         return None
     return bootstrap([b - a for a, b in pairs], resamples, seed)
+
+
+def bootstrap_counts(
+    counts: Sequence[Sequence[float]],
+    statistic: Callable[[np.ndarray], np.ndarray],
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> dict | None:
+    """A ratio of summed counts (precision, recall, F1 from true/false positives) and its percentile
+    95% interval, resampling whole units (rows): items of one unit, such as the sentences of one
+    answer, are not independent, so the unit is what varies between samples. `statistic` maps an
+    (n, columns) array of summed counts to n values; a resample where it is undefined (NaN) is
+    skipped. `mean` holds the statistic on all the data; None when it is undefined there."""
+    data = np.asarray(counts, dtype=float)
+    if data.size == 0:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = float(statistic(data.sum(axis=0, keepdims=True))[0])
+        rng = np.random.default_rng(seed)
+        sums = data[rng.integers(0, len(data), size=(resamples, len(data)))].sum(axis=1)
+        values = statistic(sums)
+    values = values[~np.isnan(values)]
+    if np.isnan(value) or values.size == 0:
+        return None
+    low, high = np.percentile(values, [2.5, 97.5])
+    return {"mean": value, "low": float(low), "high": float(high), "n": int(len(data))}
 
 
 def format_interval(stats: dict | None, digits: int = 2) -> str:
