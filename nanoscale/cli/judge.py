@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from nanoscale.cli.common import common_flags, load_settings, model_flags, print_json
+from nanoscale.config import REPO_ROOT
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +23,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     judge.add_argument("--no-llm", action="store_true", help="skip the LLM yes/no judge (minutes on a CPU)")
     judge.add_argument("--json", action="store_true", help="print the result as JSON")
     judge.set_defaults(func=cmd_judge_eval)
+
+
+def shown_path(path: Path) -> str:
+    """A path inside the repository relative to it, so a committed result names no one's checkout."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
 
 
 def cmd_judge_eval(args: argparse.Namespace) -> int:
@@ -44,7 +51,7 @@ def cmd_judge_eval(args: argparse.Namespace) -> int:
     configured = {"similarity": settings.graph.support_similarity, "overlap": settings.graph.support_overlap}
     result = evaluate(pairs, scores, configured, verdicts, settings.model.preset)
     result["run"] = {
-        "pairs_file": str(pairs_path),
+        "pairs_file": shown_path(pairs_path),
         "llm_model": None if args.no_llm else settings.model.preset,
         "llm_seconds_per_pair": seconds,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
