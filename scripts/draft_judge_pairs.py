@@ -6,8 +6,10 @@ same evidence pool, the one the rag graph answers from: the knowledge base's hit
 question (the graph's own search query and section merging, the configured k and thresholds)
 plus the simulated user's replies. The question itself is not evidence.
 
-A pair already in the output keeps its label and note, so re-running the draft never loses
-labelling work; new pairs get `"supported": null` until someone labels them (data/judge/RUBRIC.md).
+A pair already in the output keeps its label, note and evidence (the label was made against that
+evidence, and a near tie in retrieval can change a case's last hit), so re-running the draft never
+loses labelling work; new pairs get `"supported": null` until someone labels them
+(data/judge/RUBRIC.md).
 
 Usage: NANOSCALE_DATA_DIR=... python scripts/draft_judge_pairs.py [--results FILE] [--out FILE]
 """
@@ -31,7 +33,7 @@ from nanoscale.retrievers.retriever import KnowledgeBaseRetriever
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "eval-20261126" / "results.jsonl"
 OUT = ROOT / "data" / "judge" / "pairs.jsonl"
-PER_CASE = 3
+QUOTAS = (2, 1)  # sentences from the first and second system of a case, swapped every other case
 SEED = 16
 
 
@@ -67,10 +69,10 @@ def halves(cases: list[Case]) -> dict[str, str]:
 
 
 def sample(rows: list[dict], rng: random.Random, turn: int) -> list[tuple[dict, int, str]]:
-    """Up to PER_CASE (row, index, sentence) from one case's answers, alternating which system
+    """Up to three (row, index, sentence) from one case's answers, alternating which system
     gives two; a sentence both systems wrote is kept once."""
     rows = sorted(rows, key=lambda r: r["system"])
-    quotas = [2, 1] if turn % 2 == 0 else [1, 2]
+    quotas = QUOTAS if turn % 2 == 0 else QUOTAS[::-1]
     picked: list[tuple[dict, int, str]] = []
     seen: set[str] = set()
     for row, quota in zip(rows, quotas, strict=False):
@@ -114,7 +116,7 @@ def main() -> None:
                     "half": half[case.id],
                     "question": case.question,
                     "sentence": sentence,
-                    "evidence": evidence,
+                    "evidence": previous.get("evidence", evidence),
                     "supported": previous.get("supported"),
                     "note": previous.get("note", ""),
                 }
