@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import spread, write_result  # noqa: E402
-from benchmarks.generation import as_dicts, grounded_messages  # noqa: E402
 from benchmarks.load import free_port, start_server  # noqa: E402
 
 QUESTION = "My EC2 instance cannot pull a container image from ECR."
@@ -76,6 +76,22 @@ def warm_needs_input(model: str, requests: int) -> dict:
     return {"ms": spread([1000 * s for s in seconds[1:]])}
 
 
+def write_prompt(target: Path) -> None:
+    """The grounded prompt `ask` builds for the question, and the GGUF it runs, as JSON. Run in a
+    child process: a parent that loaded the models would hand its memory high-water mark to every
+    later child (Linux keeps ru_maxrss across fork and exec), and every peak would read as its own."""
+    from benchmarks.generation import as_dicts, grounded_messages
+    from nanoscale.config import Settings
+    from nanoscale.models import resolve_model
+    from nanoscale.resources import Resources
+
+    settings = Settings.load()
+    _, gguf = resolve_model(settings.model.preset, settings)
+    resources = Resources.load(settings)  # also builds the knowledge base once, outside the timings
+    messages = as_dicts(grounded_messages(resources, settings, QUESTION, {"region": REGION}))
+    target.write_text(json.dumps({"gguf": str(gguf), "messages": messages}))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
@@ -84,11 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--torch-embeddings", action="store_true", help="also time the answer with torch embeddings (the old path)"
     )
+    parser.add_argument("--write-prompt", type=Path, help=argparse.SUPPRESS)  # the child's job
     parser.add_argument("--out")
     args = parser.parse_args(argv)
+    if args.write_prompt:
+        write_prompt(args.write_prompt)
+        return 0
     from nanoscale.config import Settings
-    from nanoscale.models import resolve_model
-    from nanoscale.resources import Resources
 
     model = "smollm2-135m" if args.smoke else args.model
     runs = 1 if args.smoke else args.runs
@@ -96,15 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         env["NANOSCALE_MODEL_MAX_NEW_TOKENS"] = "16"
     settings = Settings.load(env={k: v for k, v in env.items() if k.startswith("NANOSCALE_")})
-    _, gguf = resolve_model(model, settings)
-    resources = Resources.load(settings)  # also builds the knowledge base once, outside the timings
-    messages = as_dicts(grounded_messages(resources, settings, QUESTION, {"region": REGION}))
     cli = [sys.executable, "-m", "nanoscale.cli", "ask", "--json"]
     names = ["needs_input", "answer", "anchor"] + (["answer_torch"] if args.torch_embeddings else [])
     samples: dict[str, list[dict]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp:
         prompt = Path(tmp) / "messages.json"
-        prompt.write_text(json.dumps(messages))
+        built = Path(tmp) / "prompt.json"
+        subprocess.run([sys.executable, __file__, "--write-prompt", str(built)], env=env, check=True)
+        job = json.loads(built.read_text())
+        gguf = job["gguf"]
+        prompt.write_text(json.dumps(job["messages"]))
         for run in range(runs + 1):  # the first round warms the page cache and is not kept
             seconds, peak, out = timed([*cli, QUESTION], env)
             assert json.loads(out)["status"] == "needs_input", out
@@ -135,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     ratios = [a["seconds"] / b["seconds"] for a, b in zip(samples["answer"], samples["anchor"], strict=True)]
     result["answer_vs_anchor"] = spread(ratios)
     result["warm_needs_input"] = warm_needs_input(model, 5 if args.smoke else 50)
+    # every child's peak is at least this (the high-water mark a fork inherits)
+    result["parent_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     path = write_result("cold_start", {"model": model, "question": QUESTION, "runs": runs, **result}, args.out)
     print(json.dumps({k: v for k, v in result.items()}, indent=1))
     print(f"written: {path}")
