@@ -29,7 +29,7 @@ STEPS: dict[str, list[str]] = {
     "transformers_cpu": ["transformers_cpu.py", "--variants", "fp32,int8-dynamic,fp32-static-compile"],
     "training": ["training.py", "--steps", "5"],
     "load": ["load.py", "--duration", "20", "--max-new-tokens", "64"],
-    "cold_start": ["cold_start.py", "--runs", "5", "--torch-embeddings"],
+    "cold_start": ["cold_start.py", "--runs", "3"],
     "llama_builds": ["llama_builds.py", "--runs", "3"],
     "gpu": ["gpu.py"],
 }
