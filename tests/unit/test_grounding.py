@@ -15,7 +15,7 @@ from nanoscale.grounding import (
 )
 from tests.conftest import fake_vector
 
-UNLOCK = ["If no run is active, run terraform force-unlock LOCK_ID to release the stale lock."]
+PRUNE = ["If no container uses them, run docker image prune to free the disk."]
 
 
 def embed(texts):
@@ -24,18 +24,18 @@ def embed(texts):
 
 def test_plain_overlap_lets_a_negated_sentence_pass_on_the_words_it_shares():
     """The flaw the negation-aware kind fixes: the words match, the meaning is reversed."""
-    assert plain_overlaps(["Do not run terraform force-unlock."], UNLOCK) == [1.0]
+    assert plain_overlaps(["Do not run docker image prune."], PRUNE) == [1.0]
 
 
 def test_a_negated_sentence_is_not_supported_by_the_positive_instruction():
-    assert negation_overlaps(["Do not run terraform force-unlock."], UNLOCK)[0] < 0.5
-    assert negation_overlaps(["Run terraform force-unlock."], UNLOCK) == [1.0]
+    assert negation_overlaps(["Do not run docker image prune."], PRUNE)[0] < 0.5
+    assert negation_overlaps(["Run docker image prune."], PRUNE) == [1.0]
 
 
 def test_negations_agree_across_different_cue_words():
-    evidence = ["Never delete the state lock table by hand."]
-    assert negation_overlaps(["Do not delete the state lock table."], evidence) == [1.0]
-    assert negation_overlaps(["Delete the state lock table."], evidence) == [0.0]
+    evidence = ["Never delete the etcd data directory by hand."]
+    assert negation_overlaps(["Do not delete the etcd data directory."], evidence) == [1.0]
+    assert negation_overlaps(["Delete the etcd data directory."], evidence) == [0.0]
 
 
 def test_a_negation_reaches_only_to_the_end_of_its_clause():
@@ -51,26 +51,26 @@ def test_dotted_names_and_iam_actions_do_not_end_a_clause():
 
 def test_a_sentence_without_content_words_is_undecided_not_supported():
     sentence = ["It is what it is."]
-    assert plain_overlaps(sentence, UNLOCK) == [1.0]
-    assert negation_overlaps(sentence, UNLOCK) == [0.0]
-    assert not judge(sentence, UNLOCK, None, 0.55, 0.6, "negation")[0].supported
+    assert plain_overlaps(sentence, PRUNE) == [1.0]
+    assert negation_overlaps(sentence, PRUNE) == [0.0]
+    assert not judge(sentence, PRUNE, None, 0.55, 0.6, "negation")[0].supported
 
 
 def test_citations_are_neither_claim_nor_support():
-    assert strip_citations("Run force-unlock [1, 2].") == "Run force-unlock."
-    assert negation_overlaps(["Run terraform force-unlock [tool:aws]."], UNLOCK) == [1.0]
+    assert strip_citations("Run image prune [1, 2].") == "Run image prune."
+    assert negation_overlaps(["Run docker image prune [tool:aws]."], PRUNE) == [1.0]
 
 
 def test_similarity_is_the_closest_passage_and_zero_without_evidence():
-    scores = similarities(["run terraform force-unlock"], UNLOCK, embed)
+    scores = similarities(["run docker image prune"], PRUNE, embed)
     assert 0.0 < scores[0] <= 1.0
     assert list(similarities(["anything at all here"], [], embed)) == [0.0]
 
 
 def test_judge_keeps_its_plain_default_and_takes_the_kind_it_is_given():
-    sentence = ["Do not run terraform force-unlock."]
-    assert judge(sentence, UNLOCK, None, 0.99, 0.6)[0].supported
-    assert not judge(sentence, UNLOCK, None, 0.99, 0.6, "negation")[0].supported
+    sentence = ["Do not run docker image prune."]
+    assert judge(sentence, PRUNE, None, 0.99, 0.6)[0].supported
+    assert not judge(sentence, PRUNE, None, 0.99, 0.6, "negation")[0].supported
 
 
 def test_the_overlap_kinds_in_the_settings_are_the_ones_grounding_has():
