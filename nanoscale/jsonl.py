@@ -1,4 +1,4 @@
-"""The one JSONL reader for the project's data files (eval cases, the instruction set).
+"""The one JSONL reader and writer for the project's data files (eval cases, results, pairs).
 
 Every error names the file and line (`path:line: what is wrong`), so a bad line in a file of
 hundreds is found at once; blank lines are skipped.
@@ -7,7 +7,7 @@ hundreds is found at once; blank lines are skipped.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from nanoscale.errors import InputError
@@ -35,3 +35,10 @@ def read_jsonl(
             if not isinstance(data, dict):
                 raise error(f"{where}: expected a JSON object, got {type(data).__name__}")
             yield number, where, data
+
+
+def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    """One object a line, UTF-8 kept readable (not escaped), the file replaced whole."""
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -17,7 +17,6 @@ Usage: NANOSCALE_DATA_DIR=... python scripts/draft_judge_pairs.py [--results FIL
 from __future__ import annotations
 
 import argparse
-import json
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 from nanoscale.config import Settings
 from nanoscale.evals.cases import Case, load_cases
 from nanoscale.grounding import split_sentences
-from nanoscale.jsonl import read_jsonl
+from nanoscale.jsonl import read_jsonl, write_jsonl
 from nanoscale.nodes.retrieve import merge_sections, search_query
 from nanoscale.prompts import missing_note
 from nanoscale.retrievers.retriever import KnowledgeBaseRetriever
@@ -122,9 +121,7 @@ def main() -> None:
                 }
             )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", encoding="utf-8") as handle:
-        for pair in pairs:
-            handle.write(json.dumps(pair, ensure_ascii=False) + "\n")
+    write_jsonl(args.out, pairs)
     print(f"{len(pairs)} pairs from {len(cases)} cases -> {args.out}")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from nanoscale.evals.intervals import format_interval, paired_difference
+from nanoscale.jsonl import write_jsonl
 
 METRICS = (
     "keyword_coverage",
@@ -216,9 +217,7 @@ def write_run(
     out: Path, rows: list[dict[str, Any]], summaries: list[dict[str, Any]], cases_file: str
 ) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    with (out / "results.jsonl").open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_jsonl(out / "results.jsonl", rows)
     (out / "summary.json").write_text(json.dumps(summaries, indent=2), encoding="utf-8")
     images = plot(summaries, out)
     report = [
