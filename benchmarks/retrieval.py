@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import percentile, write_result  # noqa: E402
 from nanoscale.config import Settings  # noqa: E402
-from nanoscale.models import EMBEDDING_DIM, embedding_dtype, load_embeddings  # noqa: E402
+from nanoscale.models import EMBEDDING_DIM, embedding_backend, embedding_dtype, load_embeddings  # noqa: E402
 from nanoscale.retrievers.ingest import ingest  # noqa: E402
 from nanoscale.retrievers.loaders import discover, read_pages  # noqa: E402
 from nanoscale.retrievers.retriever import open_searcher  # noqa: E402
@@ -155,12 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.load(env={})
     embeddings = load_embeddings(settings)
     settings.retrieval.embedding_dtype = "float32"
-    plain_embeddings = load_embeddings(settings)  # the anchor is the plain fp32 recipe
+    settings.retrieval.embedding_backend = "torch"
+    plain_embeddings = load_embeddings(settings)  # the anchor is the plain fp32 sentence-transformers recipe
     results: dict = {
         "settings": {
             "smoke": args.smoke,
             "repeats": args.repeats,
-            "embedding_dtype": embedding_dtype(Settings.load(env={})),
+            "embedding_backend": embedding_backend(Settings.load(env={})),
+            "embedding_dtype (torch backend only)": embedding_dtype(Settings.load(env={})),
+            "anchor": "sentence-transformers through torch, fp32",
         },
         "corpora": {},
     }

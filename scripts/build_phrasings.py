@@ -26,28 +26,31 @@ SLOT_ORDER = ("region", "account", "service", "logs", "endpoint", "method", "aut
 
 Example = tuple[str, list[str], str]
 
-# Region-scoped AWS resources and troubles that come with evidence (an error or a status).
+# Region-scoped AWS resources and troubles that come with evidence (an error or a status), and
+# whether the region is still needed: True where the status only says something is wrong, so the
+# next step is inspecting the resource (or the answer depends on the region); False where the
+# quoted error already names a cause whose fix is the same in every region (README, "region").
 AWS_TROUBLE = [
-    ("my ec2 instance", "fails its status check (1/2 checks passed)"),
-    ("the EKS cluster", "shows nodes NotReady after the upgrade"),
-    ("our ECS service", "can't place tasks: no container instance met all of its requirements"),
-    ("the lambda function", "hits Task timed out after 15.00 seconds"),
-    ("our RDS instance", "is stuck in storage-full"),
-    ("the ALB", "returns 502 Bad Gateway"),
-    ("the target group", "reports all targets unhealthy"),
-    ("our ECR repo", "rejects the push with no basic auth credentials"),
-    ("the nat gateway", "drops connections with ErrorPortAllocation"),
-    ("the SQS queue", "has messages stuck in flight"),
-    ("the cloudformation stack", "is stuck in UPDATE_ROLLBACK_FAILED"),
-    ("the autoscaling group", "fails to launch: InsufficientInstanceCapacity"),
-    ("the dynamodb table", "throws ProvisionedThroughputExceededException"),
-    ("the EKS node group", "is stuck in CREATE_FAILED"),
-    ("our fargate task", "stops with CannotPullContainerError"),
-    ("the EFS mount on the instance", "fails with mount.nfs4: Connection timed out"),
-    ("the cloudwatch alarm", "stays in INSUFFICIENT_DATA"),
-    ("the elasticache cluster", "refuses connections from the app subnet"),
-    ("the api gateway stage", "returns 504 after 29 seconds"),
-    ("the new instance", "gets no public IP in the public subnet"),
+    ("my ec2 instance", "fails its status check (1/2 checks passed)", True),
+    ("the EKS cluster", "shows nodes NotReady after the upgrade", True),
+    ("our ECS service", "can't place tasks: no container instance met all of its requirements", True),
+    ("the lambda function", "hits Task timed out after 15.00 seconds", False),
+    ("our RDS instance", "is stuck in storage-full", False),
+    ("the ALB", "returns 502 Bad Gateway", True),
+    ("the target group", "reports all targets unhealthy", True),
+    ("our ECR repo", "rejects the push with no basic auth credentials", False),
+    ("the nat gateway", "drops connections with ErrorPortAllocation", False),
+    ("the SQS queue", "has messages stuck in flight", False),
+    ("the cloudformation stack", "is stuck in UPDATE_ROLLBACK_FAILED", True),
+    ("the autoscaling group", "fails to launch: InsufficientInstanceCapacity", True),
+    ("the dynamodb table", "throws ProvisionedThroughputExceededException", False),
+    ("the EKS node group", "is stuck in CREATE_FAILED", True),
+    ("our fargate task", "stops with CannotPullContainerError", True),
+    ("the EFS mount on the instance", "fails with mount.nfs4: Connection timed out", True),
+    ("the cloudwatch alarm", "stays in INSUFFICIENT_DATA", False),
+    ("the elasticache cluster", "refuses connections from the app subnet", True),
+    ("the api gateway stage", "returns 504 after 29 seconds", False),
+    ("the new instance", "gets no public IP in the public subnet", False),
 ]
 # Troubles with no evidence at all: region and logs are both missing.
 AWS_NO_EVIDENCE = [
@@ -242,10 +245,10 @@ def read_handwritten(path: Path = HANDWRITTEN) -> list[Example]:
 def templated(rng: random.Random) -> list[Example]:
     """Near-miss pairs from the template tables, sampled with a fixed seed."""
     out: list[Example] = []
-    for resource, trouble in AWS_TROUBLE:
+    for resource, trouble, needs_region in AWS_TROUBLE:
         for _ in range(2):
             opener, where = rng.choice(AWS_OPENERS), rng.choice(REGION_FORMS)
-            out.append((f"{opener}{resource} {trouble}", ["region"], "aws"))
+            out.append((f"{opener}{resource} {trouble}", ["region"] if needs_region else [], "aws"))
             out.append((f"{opener}{resource} {where} {trouble}", [], "aws"))
     for resource, trouble in AWS_NO_EVIDENCE:
         for _ in range(2):
@@ -322,7 +325,7 @@ def api_examples(rng: random.Random) -> list[Example]:
         out.append((f"{subject} returns {status}", ["endpoint", "method", "auth"], "api"))
         out.append((f"{method} {path} returns {status} {auth}", [], "api"))
         if rng.random() < 0.5:
-            out.append((f"{path} returns {status}", ["method", "auth"], "api"))
+            out.append((f"{path} returns {status}", ["auth"], "api"))
     for _ in range(12):
         subject, status = rng.choice(API_SUBJECTS), rng.choice(API_STATUSES_OTHER)
         method, path = rng.choice(API_METHODS), rng.choice(API_PATHS)

@@ -11,7 +11,6 @@ import re
 from collections import Counter
 
 import numpy as np
-from scipy import sparse
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
@@ -83,6 +82,8 @@ class BM25Index:
     """Okapi BM25 weights precomputed into a column-sparse matrix (documents x vocabulary)."""
 
     def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75) -> None:
+        from scipy import sparse  # here, not at import: `tokenize` is on the no-model reply path
+
         self.vocabulary: dict[str, int] = {}
         rows, cols, counts = [], [], []
         lengths = np.zeros(len(texts), dtype=np.float32)

@@ -123,27 +123,38 @@ _ROLE_ARN = re.compile(r"\barn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 
 
 @lru_cache(maxsize=1)
-def region_names() -> dict[str, str]:
-    """Lower-case place names -> region code, from botocore's partition descriptions."""
+def _regions() -> dict[str, tuple[str, str]]:
+    """Region code -> (partition, description), from botocore's partitions file.
+
+    That file is 7 KB against 1.2 MB for endpoints.json, whose parsing took a twelfth of a cold
+    `needs_input` reply; its "-global" entries are signing scopes, not regions."""
     from botocore.loaders import Loader
 
+    return {
+        code: (partition["id"], info.get("description", ""))
+        for partition in Loader().load_data("partitions")["partitions"]
+        for code, info in partition["regions"].items()
+        if not code.endswith("-global")
+    }
+
+
+@lru_cache(maxsize=1)
+def region_names() -> dict[str, str]:
+    """Lower-case place names -> region code, from botocore's region descriptions."""
     names: dict[str, str] = {}
-    for partition in Loader().load_data("endpoints")["partitions"]:
-        for code, info in partition["regions"].items():
-            match = re.search(r"\(([^)]+)\)", info.get("description", ""))
-            if match and partition["partition"] in {"aws", "aws-cn", "aws-us-gov"}:
-                place = match.group(1).lower().replace(".", "")
-                if place not in {"central"}:
-                    names.setdefault(place, code)
+    for code, (partition, description) in _regions().items():
+        match = re.search(r"\(([^)]+)\)", description)
+        if match and partition in {"aws", "aws-cn", "aws-us-gov"}:
+            place = match.group(1).lower().replace(".", "")
+            if place not in {"central"}:
+                names.setdefault(place, code)
     names.update(_EXTRA_REGION_NAMES)
     return names
 
 
 @lru_cache(maxsize=1)
 def region_codes() -> frozenset[str]:
-    from botocore.loaders import Loader
-
-    return frozenset(code for p in Loader().load_data("endpoints")["partitions"] for code in p["regions"])
+    return frozenset(_regions())
 
 
 def find_region(text: str) -> str | None:

@@ -87,3 +87,35 @@ def test_auto_falls_back_to_torch_but_an_explicit_onnx_choice_fails(tmp_path, mo
     settings.retrieval.embedding_backend = "onnx"
     with pytest.raises(ModelNotAvailable, match="no exporter here"):
         models.load_embeddings(settings)
+
+
+def test_length_sorted_batches_return_vectors_in_the_callers_order():
+    class FakeSession:
+        """The 'hidden state' of each token is its id, so each text's vector says which text it was."""
+
+        def __init__(self) -> None:
+            self.widths: list[int] = []
+
+        def run(self, _outputs, feed):
+            ids = feed["input_ids"].astype(np.float32)
+            self.widths.append(ids.shape[1])
+            return [np.stack([ids, np.ones_like(ids)], axis=-1)]
+
+    class FakeEncoding:
+        def __init__(self, ids: list[int], width: int) -> None:
+            self.ids = ids + [0] * (width - len(ids))
+            self.attention_mask = [1] * len(ids) + [0] * (width - len(ids))
+
+    class FakeTokenizer:
+        def encode_batch(self, texts):
+            width = max(len(t.split()) for t in texts)
+            return [FakeEncoding([len(t.split())] * len(t.split()), width) for t in texts]
+
+    embedder = object.__new__(onnx_embeddings.OnnxEmbeddings)
+    embedder.session, embedder.tokenizer, embedder.batch_size = FakeSession(), FakeTokenizer(), 2
+    texts = ["a b c d e f", "a", "a b c", "a b", "a b c d e f g h"]
+    vectors = np.array(embedder.embed_documents(texts))
+    words = [len(t.split()) for t in texts]
+    expected = np.array([[w, 1.0] for w in words]) / np.linalg.norm([[w, 1.0] for w in words], axis=1)[:, None]
+    assert np.allclose(vectors, expected)  # each row belongs to the text at the same position
+    assert embedder.session.widths == [8, 3, 1]  # longest first, so short texts never pad to long ones
