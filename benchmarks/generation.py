@@ -65,8 +65,9 @@ def timed_stream(chunks: Any) -> dict[str, float]:
 
 def summarise(samples: list[dict[str, float]]) -> dict[str, Any]:
     out = {key: spread([s[key] for s in samples]) for key in ("ttft_s", "tokens_per_s", "tokens")}
-    if "overhead_ms" in samples[0]:
-        out["overhead_ms"] = spread([s["overhead_ms"] for s in samples])
+    for key in ("overhead_ms", "revised"):
+        if key in samples[0]:
+            out[key] = spread([s[key] for s in samples])
     return out
 
 
@@ -196,10 +197,14 @@ def graph_runner(args: argparse.Namespace, messages: list, plain: list[dict]) ->
         total = time.perf_counter() - started
         if result.status != "answer" or not pieces:
             raise RuntimeError(f"the graph did not answer: {result.status}")
-        decode = (len(pieces) - 1) / (pieces[-1] - pieces[0]) if len(pieces) > 1 else float("nan")
+        # Decoding speed of the first generation only: when verify asks for a revision, the
+        # second answer streams too, and the gap (verify, the new prompt's prefill) is not decoding.
+        first = pieces[: args.tokens]
+        decode = (len(first) - 1) / (first[-1] - first[0]) if len(first) > 1 else float("nan")
         return {
             "ttft_s": pieces[0] - started,
-            "tokens": len(pieces),
+            "tokens": len(first),
+            "revised": float(len(pieces) > args.tokens),
             "tokens_per_s": decode,
             "total_s": total,
             "overhead_ms": (total - timer.spent) * 1000,
