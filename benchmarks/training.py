@@ -79,12 +79,12 @@ def main() -> None:
     from trl import SFTConfig, SFTTrainer
 
     from nanoscale.config import Settings
-    from nanoscale.models import cpu_has_bf16, hf_folder_from_gguf, resolve_model
+    from nanoscale.models import cpu_has_amx, hf_folder_from_gguf, resolve_model
     from nanoscale.training.dataset import load_examples
 
     settings = Settings.load()
     cuda = torch.cuda.is_available()
-    bf16 = (cuda and torch.cuda.is_bf16_supported()) or (not cuda and cpu_has_bf16())
+    bf16 = (cuda and torch.cuda.is_bf16_supported()) or (not cuda and cpu_has_amx())
     config = model_config(args.model, settings)
     if hasattr(config, "quantization_config"):
         del config.quantization_config

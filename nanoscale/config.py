@@ -58,7 +58,7 @@ class RetrievalSettings:
     """How documents are chunked, embedded and searched."""
 
     embedding_model: str = "minilm"  # the packaged all-MiniLM-L6-v2, or a local folder
-    embedding_dtype: str = "auto"  # auto | float32 | bfloat16 (auto: bf16 where the CPU has bf16 units)
+    embedding_dtype: str = "auto"  # auto | float32 | bfloat16 (auto: bf16 where the CPU has AMX)
     embedding_backend: str = "auto"  # auto | onnx | torch (auto: ONNX Runtime where installed, no torch)
     chunk_size: int = 1000
     chunk_overlap: int = 150

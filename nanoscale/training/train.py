@@ -21,7 +21,7 @@ from typing import Any
 
 from nanoscale.config import Settings, TrainingSettings
 from nanoscale.errors import InputError
-from nanoscale.models import cpu_has_bf16, hf_folder_from_gguf, resolve_model
+from nanoscale.models import cpu_has_amx, hf_folder_from_gguf, resolve_model
 from nanoscale.training.dataset import Example, load_examples, split, stats
 from nanoscale.training.runs import CONFIG_FILE, new_run_dir
 
@@ -48,7 +48,7 @@ def _precision(requested: str) -> str:
         return requested
     if torch.cuda.is_available():
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if cpu_has_bf16() else "fp32"
+    return "bf16" if cpu_has_amx() else "fp32"
 
 
 def _fits(examples: list[Example], tokenizer: Any, max_length: int) -> tuple[list[dict], int]:

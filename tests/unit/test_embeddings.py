@@ -119,3 +119,13 @@ def test_length_sorted_batches_return_vectors_in_the_callers_order():
     expected = np.array([[w, 1.0] for w in words]) / np.linalg.norm([[w, 1.0] for w in words], axis=1)[:, None]
     assert np.allclose(vectors, expected)  # each row belongs to the text at the same position
     assert embedder.session.widths == [8, 3, 1]  # longest first, so short texts never pad to long ones
+
+
+def test_bf16_is_chosen_only_where_the_cpu_has_amx(tmp_path):
+    zen4_like = tmp_path / "zen4"
+    zen4_like.write_text("processor : 0\nflags : avx2 avx512f avx512_bf16 avx512_vnni\n")
+    sapphire_rapids = tmp_path / "spr"
+    sapphire_rapids.write_text("flags : avx512f avx512_bf16 amx_bf16 amx_tile amx_int8\n")
+    assert not models.cpu_has_amx(zen4_like)  # bf16 without AMX measured at 0.53-0.71x fp32
+    assert models.cpu_has_amx(sapphire_rapids)
+    assert not models.cpu_has_amx(tmp_path / "missing")
