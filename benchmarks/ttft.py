@@ -106,6 +106,8 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="SmolLM2, 3 questions, one budget")
     parser.add_argument("--out", help="result JSON path")
     args = parser.parse_args()
+    if args.follow_ups < 0:
+        parser.error("--follow-ups must be 0 or more")
     if args.smoke:
         args.model, args.questions, args.budgets, args.follow_ups = "smollm2-135m", 3, "500", 2
 

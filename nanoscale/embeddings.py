@@ -138,8 +138,8 @@ class OnnxEmbeddings(Embeddings):
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
-        # ONNX Runtime's idle worker threads spin-wait by default; beside llama.cpp on a small CPU
-        # that steals a core from decoding (the graph decoded at 0.80x the raw model with spinning).
+        # ONNX Runtime's idle worker threads spin-wait by default; in a process that also runs
+        # llama.cpp on a few cores, an embedding call must not leave threads busy after it returns.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(
@@ -163,14 +163,11 @@ class OnnxEmbeddings(Embeddings):
         if not texts:
             return []
         order = np.argsort([-len(text) for text in texts], kind="stable")
-        vectors = np.empty((len(texts), 0), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
-            picked = order[start : start + self.batch_size]
-            batch = self._batch([texts[i] for i in picked])
-            if vectors.shape[1] == 0:
-                vectors = np.empty((len(texts), batch.shape[1]), dtype=np.float32)
-            vectors[picked] = batch
-        return vectors.tolist()
+        ranked = [texts[i] for i in order]
+        vectors = np.concatenate(
+            [self._batch(ranked[i : i + self.batch_size]) for i in range(0, len(ranked), self.batch_size)]
+        )
+        return vectors[np.argsort(order)].tolist()  # back to the caller's order
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]

@@ -13,10 +13,11 @@ near copy of what it is reported on (scripts/check_sealed.py enforces the same r
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
 from pathlib import Path
+
+from nanoscale.jsonl import write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 HANDWRITTEN = ROOT / "data" / "signals" / "handwritten.txt"
@@ -366,7 +367,7 @@ def decontaminate(rows: list[dict]) -> tuple[list[dict], int]:
 def main() -> None:
     rows, dropped = decontaminate(build())
     print(f"left out {dropped} lines near a sealed test question")
-    OUT.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    write_jsonl(OUT, rows)
     by_label: Counter = Counter()
     for row in rows:
         for label in row["slots"] or ["(none)"]:
