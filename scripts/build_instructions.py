@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "data" / "raw"
 SEED = 1234
 
+# The files the instruction set is built from: the knowledge base's first 13. The files added in
+# session 7 are not in it yet; adding them needs scripts/check_sealed.py's rules (a) and (c) run on
+# the new examples (their prompts and answers must stay away from the sealed test set).
 CATEGORIES = {
     "api_debugging.md": "api",
     "aws_ec2_vpc.md": "aws",
@@ -373,7 +376,7 @@ def api_examples(situations: list[Situation], rng: random.Random) -> list[dict]:
 
 def build() -> list[dict]:
     rng = random.Random(SEED)
-    situations = [s for path in sorted(RAW.glob("*.md")) for s in parse(path)]
+    situations = [s for name in sorted(CATEGORIES) for s in parse(RAW / name)]
     examples = (
         plain_examples(situations, rng)
         + rag_examples(situations, rng)

@@ -57,6 +57,10 @@ def test_test_set_has_the_promised_shape() -> None:
         assert set(case["must_ask"]) <= SLOTS, case["id"]
         assert set(case["must_ask"]) <= set(case["answers"]), case["id"]
         assert isinstance(case["in_kb"], bool) and case["source"], case["id"]
-    assert sum(1 for case in cases if not case["in_kb"]) * 2 >= len(cases)
+        assert isinstance(case["in_kb_v1"], bool), case["id"]
+    # Half were outside the knowledge base the set was written against (`in_kb_v1`); `in_kb` follows
+    # the knowledge base as it grows (rule d of the seal check keeps it honest).
+    assert sum(1 for case in cases if not case["in_kb_v1"]) * 2 >= len(cases)
+    assert sum(1 for case in cases if not case["in_kb"]) >= 60
     assert sum(1 for case in cases if case["must_ask"]) >= 35
     assert sum(1 for case in cases if not case["must_ask"]) >= 35
