@@ -6,8 +6,8 @@ setting) is two runs of the same system, which this pairs by case id. The in/out
 `--label` field (in_kb, or the frozen in_kb_v1) of the cases in `--cases` when given (labels may
 have changed since the runs), else the runs' own in_kb.
 
-Usage: python scripts/compare_runs.py RUN_BEFORE RUN_AFTER [--system rag] [--cases data/eval/test]
-       [--label in_kb_v1]
+Usage: python scripts/compare_runs.py RUN_BEFORE RUN_AFTER [--system rag] [--before-system base]
+       [--cases data/eval/test] [--label in_kb_v1]
 """
 
 from __future__ import annotations
@@ -51,17 +51,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("before", type=Path)
     parser.add_argument("after", type=Path)
     parser.add_argument("--system", default="rag", help="base, rag, tuned or signals (default rag)")
+    parser.add_argument("--before-system", help="the system to take from RUN_BEFORE (default: --system)")
     parser.add_argument("--cases", type=Path, help="case file or folder whose labels to use")
     parser.add_argument("--label", default="in_kb", help="the case field to split on (default in_kb)")
     args = parser.parse_args(argv)
-    before, after = rows_of(args.before, args.system), rows_of(args.after, args.system)
+    first = args.before_system or args.system
+    before, after = rows_of(args.before, first), rows_of(args.after, args.system)
     ids = [i for i in before if i in after]
     if not ids:
         raise SystemExit("error: the two runs share no case ids")
     files = sorted(args.cases.glob("*.jsonl")) if args.cases and args.cases.is_dir() else [args.cases]
     labels = {row["id"]: row.get(args.label) for f in files if f for _, _, row in read_jsonl(f)}
     in_kb = {i: labels.get(i, before[i].get("in_kb")) for i in ids}
-    print(f"{args.system}: {args.before.name} -> {args.after.name}, {len(ids)} shared cases, "
+    print(f"{first} in {args.before.name} -> {args.system} in {args.after.name}, {len(ids)} shared cases, "
           f"split on {args.label if labels else 'in_kb'}\n")
     for title, subset in (("all", ids), ("in KB", [i for i in ids if in_kb[i] is True]),
                           ("out of the KB", [i for i in ids if in_kb[i] is False])):
