@@ -86,6 +86,7 @@ class GraphSettings:
     max_question_chars: int = 8000
     max_reply_chars: int = 200_000
     max_revisions: int = 1  # one regeneration when verify finds an invented name or a contradiction
+    confirm_check: bool = True  # add a read-only check in the problem's tool when the answer names none
 
 
 @dataclass

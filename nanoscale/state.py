@@ -51,3 +51,4 @@ class State(InputState, OutputState, total=False):
     supported_sentences: list[str]
     revise: bool  # verify asks generate for one more answer
     revisions: int  # extra generations so far for this question (at most graph.max_revisions)
+    added_check: str  # the read-only check generate added (code's line, not the model's: never judged)

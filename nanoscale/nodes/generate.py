@@ -12,6 +12,7 @@ from langchain_core.callbacks import dispatch_custom_event
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 
+from nanoscale.commands import confirm_check
 from nanoscale.config import Settings
 from nanoscale.prompts import TokenCounter, build_messages, missing_note
 from nanoscale.state import State
@@ -64,6 +65,10 @@ def generate(
     answer = response.content if isinstance(response.content, str) else str(response.content)
     answer = answer.strip()
     generated = state.get("generated_tokens", 0) + count_tokens(answer)
+    asked = "\n".join([state["question"], *state.get("replies", [])])
+    # when read-only checks already ran, their findings are the confirmation
+    check = confirm_check(asked, answer, used) if settings.graph.confirm_check and not findings else None
+    answer = f"{answer}\n\n{check}" if check else answer
     if block:
         answer = f"{block}\n\n{answer}"
     if missing:
@@ -86,4 +91,5 @@ def generate(
         "sources": sources,
         "documents": used,
         "generated_tokens": generated,
+        "added_check": check or "",
     }

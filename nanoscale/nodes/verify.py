@@ -4,7 +4,8 @@ and which sentences contradict what a check found.
 An invented name or a contradiction sends the answer back to `generate` once (at most
 `graph.max_revisions` times) with the mistake named; what is still wrong after that is marked in
 the answer itself: an invented name struck through next to the closest real one, a contradicting
-sentence followed by the fact it denies. The "Checked" block is code's, never judged.
+sentence followed by the fact it denies. The "Checked" block, the missing note and the added
+read-only check are code's, never judged.
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ def verify(state: State, *, embed: EmbedFn | None, settings: GraphSettings, cach
     prose = mark_contradictions(strike_invalid(prose, invalid, cache_dir), contradictions)
     missing = [s for s in state.get("missing", []) if s not in state.get("slots", {})]
     note = missing_note(missing) if missing else None
-    sentences = [s for s in split_sentences(prose) if s != note]
+    # code's own lines (the missing note, the added check) are not the model's claims to judge
+    judged = prose.replace(state["added_check"], "") if state.get("added_check") else prose
+    sentences = [s for s in split_sentences(judged) if s != note]
     judgements = judge(
         sentences,
         evidence_of(state),

@@ -42,9 +42,12 @@ def test_project_kb_answers_its_own_questions(project_kb, embeddings):
         "browser says blocked by CORS policy": "api_debugging.md",
         "systemd unit fails to start": "linux_troubleshooting.md",
     }
+    # Several files may cover one failure (linux_hosts.md and linux_troubleshooting.md both hold a
+    # unit that will not start), and near-ties order differently on different CPUs: the expected
+    # file must be in the top three, which the model always reads.
     for query, expected in expectations.items():
-        top = searcher.search(query, k=3)
-        assert top and top[0].chunk["source"] == expected, (query, [h.chunk["source"] for h in top])
+        sources = [hit.chunk["source"] for hit in searcher.search(query, k=3)]
+        assert expected in sources, (query, sources)
 
 
 @pytest.mark.skipif(not ECR.is_dir(), reason="../shared/corpora/awsdocs is not present")

@@ -19,6 +19,7 @@ LAYERS: list[tuple[str, ...]] = [
         "nanoscale.models",
         "nanoscale.prompts",
         "nanoscale.grounding",
+        "nanoscale.commands",
         "nanoscale.aws_catalog",
         "nanoscale.state",
         "nanoscale.inputs",

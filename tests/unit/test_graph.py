@@ -19,7 +19,8 @@ from nanoscale.graph import build_graph
 from nanoscale.resources import Resources
 from tests.conftest import fake_vector
 
-ANSWER = "Attach AmazonEC2ContainerRegistryReadOnly to the instance role [1]."
+# it names a read-only check, so generate adds none and the answer is the model's words
+ANSWER = "Attach AmazonEC2ContainerRegistryReadOnly to the instance role, see `aws iam list-attached-role-policies` [1]."
 
 
 class OneDoc(BaseRetriever):

@@ -30,7 +30,7 @@ from nanoscale.retrievers.ingest import ingest
 from nanoscale.retrievers.retriever import KnowledgeBaseRetriever, open_searcher
 from tests.conftest import fake_vector
 
-ANSWER = "Attach AmazonEC2ContainerRegistryReadOnly to the instance role [1]."
+ANSWER = "Attach AmazonEC2ContainerRegistryReadOnly to the instance role, see `aws iam get-role` [1]."
 SECRET = "AKIAIOSFODNN7EXAMPLE"
 KB_TEXT = """# ECR
 

@@ -181,6 +181,19 @@ def test_verify_without_evidence_supports_nothing(settings):
     assert update["unsupported_sentences"] == ["A long invented sentence about networking here."]
 
 
+def test_verify_judges_the_model_s_sentences_not_the_check_code_added():
+    added = "To confirm before changing anything, a general first check (not from the sources): `df -h`."
+    state = {
+        "question": "q",
+        "answer": f"A long invented sentence about networking here.\n\n{added}",
+        "documents": [],
+        "added_check": added,
+    }
+    update = verify(state, embed=None, settings=GraphSettings(), cache_dir=None)
+    assert update["unsupported_sentences"] == ["A long invented sentence about networking here."]
+    assert update["answer"].endswith(added)
+
+
 def test_the_logs_question_names_the_users_own_tool():
     from nanoscale.prompts import clarification_question
 
@@ -193,3 +206,19 @@ def test_the_logs_question_names_the_users_own_tool():
     assert clarification_question(["region", "logs"], "lambda broke").endswith(
         "(for example eu-west-1) and the exact error message or the last log lines."
     )
+
+
+def test_generate_adds_a_read_only_check_from_the_context_unless_switched_off():
+    model = FakeListChatModel(responses=["The role lacks ecr:BatchGetImage [1]."])
+    text = ECR_TEXT + "\n\n```\naws iam list-attached-role-policies --role-name ROLE\n```"
+    state = {
+        "question": "EC2 cannot pull image from ECR",
+        "slots": {"region": "eu-west-1"},
+        "missing": [],
+        "documents": [{"source": "aws_ecr.md", "section": "Pull", "kb": "default", "score": 0.9, "text": text}],
+    }
+    update = generate(state, {}, chat_model=model, count_tokens=lambda t: len(t) // 4, settings=Settings())
+    assert update["answer"].endswith("`aws iam list-attached-role-policies --role-name ROLE` [1]")
+    off = Settings(graph=GraphSettings(confirm_check=False))
+    update = generate(state, {}, chat_model=model, count_tokens=lambda t: len(t) // 4, settings=off)
+    assert update["answer"] == "The role lacks ecr:BatchGetImage [1]."

@@ -1,0 +1,180 @@
+"""Read-only commands: which tool a problem lives in, and which commands only look.
+
+An engineer confirms a cause before changing anything, in the tool the problem lives in:
+`kubectl describe` for a cluster, `aws ... describe-*` for AWS, `journalctl`/`systemctl status`
+for a host. The answer step uses this to add such a check when the model named none (drawn from
+the retrieved context first); the evaluation uses the same tables to score answers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.S)
+_INLINE = re.compile(r"`([^`\n]+)`")
+_PROMPT = re.compile(r"^\s*(?:[$#>]\s+)?(?:sudo\s+(?:-\S+\s+)*)?")
+_STAGES = re.compile(r"\s*(?:\||&&|;)\s*")
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where a problem lives: the words that name it, its tools, and a first check when the
+    context offers none (real syntax, placeholders in angle brackets)."""
+
+    name: str
+    words: re.Pattern[str]
+    tools: tuple[str, ...]
+    first_check: str
+
+
+def _words(*alternatives: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.I)
+
+
+_HOST_TOOLS = (
+    "journalctl", "systemctl", "dmesg", "df", "du", "free", "ss", "netstat", "ip", "lsof", "ps", "top",
+    "stat", "findmnt", "getent", "dig", "nslookup", "tail", "cat", "ls", "uptime", "vmstat", "iostat",
+    "id", "namei", "ulimit", "sysctl", "timedatectl", "mount",
+)  # fmt: skip
+
+# In order of precedence, for the many messages that name several: a Terraform run against AWS
+# or in CI is a Terraform problem, a pod on EKS or a Jenkins agent pod a cluster problem, a
+# docker build in CI a pipeline problem, a 502 from an AWS load balancer an AWS problem.
+DOMAINS: tuple[Domain, ...] = (
+    Domain(
+        "terraform",
+        _words("terraform", r"tf(?:state|vars)", r"\w+\.tf", "hcl", "terragrunt", "opentofu", "tofu"),
+        ("terraform",),
+        "terraform plan",
+    ),
+    Domain(
+        "kubernetes",
+        _words("kubectl", "k8s", "kubernetes", "pods?", "deployments?", "namespaces?", "helm", "ingress",
+               "statefulsets?", "daemonsets?", "cronjobs?", "eks", "aks", "gke", "kubelet", "configmaps?",
+               "pvcs?", "persistentvolume(?:claim)?s?", "crashloopbackoff", "imagepullbackoff", "replicasets?",
+               "node ?pools?", "serviceaccounts?", "hpa", "coredns", "kube-[a-z-]+", "minikube", "kind cluster"),
+        ("kubectl",),
+        "kubectl describe pod <pod> -n <namespace>",
+    ),
+    Domain(
+        "cicd",
+        _words(r"github actions?", r"workflows?", r"gitlab(?:-ci)?", "jenkins", "pipelines?", r"ci jobs?",
+               "runners?", r"\.github/workflows", r"actions/\S+", "circleci", "buildkite", "argo ?cd"),
+        ("gh", "git"),
+        "gh run view <run-id> --log-failed",
+    ),
+    Domain(
+        "docker",
+        _words("docker", "dockerfile", "containers?", "compose", "buildx", "buildkit", "docker hub",
+               "container images?", "entrypoint"),
+        ("docker",),
+        "docker inspect <container>",
+    ),
+    Domain(
+        "linux",
+        _words("systemd", "systemctl", "journalctl", "journald", r"[\w@.-]+\.service", "unit files?", "ssh", "sshd",
+               "disk", "inodes?", "oom(?:-killer)?", "kernel", "cron(?:tab)?", "ubuntu", "debian", "rhel", "centos",
+               "selinux", "apparmor", "ulimit", "swap", "load average", "dns resolution", "resolv\\.conf",
+               "/var/\\S*", "/etc/\\S*", "nginx", "apache"),
+        _HOST_TOOLS,
+        "journalctl -u <unit> -n 50 --no-pager",
+    ),
+    Domain(
+        "aws",
+        _words("aws", "s3", "ec2", "iam", "lambda", "ecs", "ecr", "rds", "cloudwatch", "dynamodb", "sqs", "sns",
+               "vpc", "route ?53", "cloudformation", r"arn:aws\S*", "elb", "alb", "nlb", "kms", "sts",
+               "fargate", "api gateway", "cloudfront", "secrets manager", "ssm", "assume ?role", "access ?denied"),
+        ("aws",),
+        "aws sts get-caller-identity",
+    ),
+    Domain(
+        "api",
+        _words("https?://\\S+", "api", "endpoints?", "curl", "cors", "webhooks?", "rest", "graphql", "oauth",
+               "jwt", "bearer", "tls", "ssl", "certificate", "[45]\\d\\d"),
+        ("curl", "openssl", "dig", "nslookup", "http"),
+        "curl -si <url>",
+    ),
+)
+TOOLS: dict[str, tuple[str, ...]] = {domain.name: domain.tools for domain in DOMAINS}
+
+# tool -> a pattern over the words after it that marks the command as read-only
+READ_ONLY: dict[str, re.Pattern[str]] = {
+    "kubectl": re.compile(
+        r"^(?:-\S+\s+\S+\s+)*(?:get|describe|logs|top|events|explain|version|cluster-info|api-resources"
+        r"|auth can-i|config (?:view|get-contexts|current-context)|rollout (?:status|history))\b"
+    ),
+    "aws": re.compile(
+        r"^(?:--\S+\s+\S+\s+)*(?:s3 ls|[a-z0-9-]+ (?:describe|get|list|head|simulate|lookup|search|test)-[a-z0-9-]+"
+        r"|sts get-caller-identity|sts decode-authorization-message)"
+    ),
+    "terraform": re.compile(
+        r"^(?:-chdir=\S+\s+)?(?:plan|show|validate|version|providers|output|graph|state (?:list|show|pull)"
+        r"|fmt -check|workspace (?:list|show))\b"
+    ),
+    "docker": re.compile(
+        r"^(?:ps|logs|inspect|info|version|images|events|stats|top|port|diff|history|manifest inspect"
+        r"|system (?:df|info)|(?:image|container|network|volume|buildx) (?:ls|inspect)|compose (?:ps|logs|config))\b"
+    ),
+    "systemctl": re.compile(r"^(?:--\S+\s+)*(?:status|show|cat|is-active|is-enabled|is-failed|list-\S+)\b"),
+    "gh": re.compile(
+        r"^(?:run (?:view|list|watch)|workflow (?:view|list)|pr (?:checks|view)"
+        r"|api\b(?!.*(?:-X|--method)\s*(?:POST|PUT|PATCH|DELETE)))"
+    ),
+    "git": re.compile(
+        r"^(?:log|status|show|diff|ls-remote|ls-files|rev-parse|remote -v|branch|describe|config --get)\b"
+    ),
+    "curl": re.compile(r"^(?!.*(?:-X|--request)\s*(?:POST|PUT|PATCH|DELETE))(?!.*(?:\s-d\s|--data))"),
+    "ip": re.compile(
+        r"^(?:-\S+\s+)*(?:a|addr|address|r|route|link|neigh|rule)\b(?!.*\b(?:add|del|delete|flush|set|change|replace)\b)"
+    ),
+    "mount": re.compile(r"^(?:\||$|-l\b)"),
+    "sysctl": re.compile(r"^(?!.*-w\b)"),
+}
+
+
+def code_lines(text: str) -> list[str]:
+    """Every line of fenced code and every inline code span, shell prompts stripped."""
+    lines = [line for block in _FENCE.findall(text) for line in block.splitlines()]
+    lines += _INLINE.findall(_FENCE.sub("", text))
+    return [_PROMPT.sub("", line).strip() for line in lines if line.strip()]
+
+
+def stages(line: str) -> list[str]:
+    """The commands of one shell line: each stage of a pipeline or `&&`/`;` chain."""
+    return [stage for stage in _STAGES.split(line) if stage]
+
+
+def read_only(command: str, tools: tuple[str, ...]) -> bool:
+    """Is `command` one of `tools`, used only to look?"""
+    words = command.split(maxsplit=1)
+    if not words or words[0] not in tools:
+        return False
+    pattern = READ_ONLY.get(words[0])
+    return pattern is None or bool(pattern.search(words[1] if len(words) > 1 else ""))
+
+
+def domain_of(text: str) -> Domain | None:
+    """The first domain, in order of precedence, whose words the text names."""
+    return next((domain for domain in DOMAINS if domain.words.search(text)), None)
+
+
+def confirm_check(question: str, answer: str, documents: list[dict[str, Any]]) -> str | None:
+    """A line naming one read-only check in the problem's tool, when the answer names none.
+
+    The check comes from the highest-ranked context block that holds one (cited by its number);
+    only when none does is it the domain's generic first check. None when the answer already has a
+    check, or when the question names no domain.
+    """
+    domain = domain_of(question)
+    if domain is None:
+        return None
+    if any(read_only(stage, domain.tools) for line in code_lines(answer) for stage in stages(line)):
+        return None
+    for number, document in enumerate(documents, start=1):
+        for line in code_lines(document.get("text", "")):
+            head = stages(line)[0] if stages(line) else ""
+            if read_only(head, domain.tools):
+                return f"To confirm before changing anything: `{head}` [{number}]"
+    return f"To confirm before changing anything, a general first check (not from the sources): `{domain.first_check}`."
