@@ -9,6 +9,7 @@ the retrieved context first); the evaluation uses the same tables to score answe
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,14 +54,14 @@ DOMAINS: tuple[Domain, ...] = (
         "kubernetes",
         _words("kubectl", "k8s", "kubernetes", "pods?", "deployments?", "namespaces?", "helm", "ingress",
                "statefulsets?", "daemonsets?", "cronjobs?", "eks", "aks", "gke", "kubelet", "configmaps?",
-               "pvcs?", "persistentvolume(?:claim)?s?", "crashloopbackoff", "imagepullbackoff", "replicasets?",
+               "pvcs?", "persistent ?volume(?: ?claim)?s?", "notready", "crashloopbackoff", "imagepullbackoff", "replicasets?",
                "node ?pools?", "serviceaccounts?", "hpa", "coredns", "kube-[a-z-]+", "minikube", "kind cluster"),
         ("kubectl",),
         "kubectl describe pod <pod> -n <namespace>",
     ),
     Domain(
         "cicd",
-        _words(r"github actions?", r"workflows?", r"gitlab(?:-ci)?", "jenkins", "pipelines?", r"ci jobs?",
+        _words(r"github actions?", r"workflows?", r"gitlab(?:-ci)?", "jenkins", "pipelines?", r"ci jobs?", "ci", "ci/cd", "pull requests?",
                "runners?", r"\.github/workflows", r"actions/\S+", "circleci", "buildkite", "argo ?cd"),
         ("gh", "git"),
         "gh run view <run-id> --log-failed",
@@ -68,7 +69,7 @@ DOMAINS: tuple[Domain, ...] = (
     Domain(
         "docker",
         _words("docker", "dockerfile", "containers?", "compose", "buildx", "buildkit", "docker hub",
-               "container images?", "entrypoint"),
+               "build context", "toomanyrequests", "pull rate limit", "entrypoint"),
         ("docker",),
         "docker inspect <container>",
     ),
@@ -77,7 +78,8 @@ DOMAINS: tuple[Domain, ...] = (
         _words("systemd", "systemctl", "journalctl", "journald", r"[\w@.-]+\.service", "unit files?", "ssh", "sshd",
                "disk", "inodes?", "oom(?:-killer)?", "kernel", "cron(?:tab)?", "ubuntu", "debian", "rhel", "centos",
                "selinux", "apparmor", "ulimit", "swap", "load average", "dns resolution", "resolv\\.conf",
-               "/var/\\S*", "/etc/\\S*", "nginx", "apache"),
+               "/var/\\S*", "/etc/\\S*", "nginx", "apache", "vms?", "servers?", "hosts?",
+               "daemons?", "reboot", "filesystems?", "permission denied"),
         _HOST_TOOLS,
         "journalctl -u <unit> -n 50 --no-pager",
     ),
@@ -85,7 +87,9 @@ DOMAINS: tuple[Domain, ...] = (
         "aws",
         _words("aws", "s3", "ec2", "iam", "lambda", "ecs", "ecr", "rds", "cloudwatch", "dynamodb", "sqs", "sns",
                "vpc", "route ?53", "cloudformation", r"arn:aws\S*", "elb", "alb", "nlb", "kms", "sts",
-               "fargate", "api gateway", "cloudfront", "secrets manager", "ssm", "assume ?role", "access ?denied"),
+               "fargate", "api gateway", "cloudfront", "secrets manager", "ssm", "assume ?role", "access ?denied", "ebs",
+               "amis?", "instances?", "auto ?scaling", "availability zones?", "scps?", "service control polic(?:y|ies)",
+               "cloudtrail", "eventbridge", r"[a-z]{2}-(?:gov-)?(?:north|south|east|west|central)(?:east|west)?-\d"),
         ("aws",),
         "aws sts get-caller-identity",
     ),
@@ -98,6 +102,8 @@ DOMAINS: tuple[Domain, ...] = (
     ),
 )
 TOOLS: dict[str, tuple[str, ...]] = {domain.name: domain.tools for domain in DOMAINS}
+# each domain's main tools (kubectl, aws, journalctl and systemctl, ...), not cat or ls
+KEY_TOOLS = tuple(tool for domain in DOMAINS for tool in domain.tools[:2])
 
 # tool -> a pattern over the words after it that marks the command as read-only
 READ_ONLY: dict[str, re.Pattern[str]] = {
@@ -160,21 +166,30 @@ def domain_of(text: str) -> Domain | None:
     return next((domain for domain in DOMAINS if domain.words.search(text)), None)
 
 
+def context_checks(documents: list[dict[str, Any]], tools: tuple[str, ...]) -> Iterator[tuple[int, str]]:
+    """(block number, command) for each read-only command of `tools` that opens a code line, by rank."""
+    for number, document in enumerate(documents, start=1):
+        for line in code_lines(document.get("text", "")):
+            head = next(iter(stages(line)), "")
+            if read_only(head, tools):
+                yield number, head
+
+
 def confirm_check(question: str, answer: str, documents: list[dict[str, Any]]) -> str | None:
     """A line naming one read-only check in the problem's tool, when the answer names none.
 
     The check comes from the highest-ranked context block that holds one (cited by its number);
-    only when none does is it the domain's generic first check. None when the answer already has a
-    check, or when the question names no domain.
+    only when none does is it the domain's general first check. A question that names no domain
+    takes its tool from the context (each domain's main tools), since retrieval found that for it.
+    None when the answer already has a check or nothing fits.
     """
     domain = domain_of(question)
-    if domain is None:
+    tools = domain.tools if domain else KEY_TOOLS
+    if any(read_only(stage, tools) for line in code_lines(answer) for stage in stages(line)):
         return None
-    if any(read_only(stage, domain.tools) for line in code_lines(answer) for stage in stages(line)):
-        return None
-    for number, document in enumerate(documents, start=1):
-        for line in code_lines(document.get("text", "")):
-            head = stages(line)[0] if stages(line) else ""
-            if read_only(head, domain.tools):
-                return f"To confirm before changing anything: `{head}` [{number}]"
-    return f"To confirm before changing anything, a general first check (not from the sources): `{domain.first_check}`."
+    found = next(context_checks(documents, tools), None)
+    if found:
+        return f"To confirm before changing anything: `{found[1]}` [{found[0]}]"
+    if domain:
+        return f"To confirm before changing anything, a general first check (not from the sources): `{domain.first_check}`."
+    return None

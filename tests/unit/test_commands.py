@@ -18,6 +18,7 @@ from nanoscale.commands import code_lines, confirm_check, domain_of, read_only, 
         ("Lambda cannot read from the S3 bucket, AccessDenied", "aws"),
         ("POST https://api.example.com/v1/orders returns 401 with a bearer token", "api"),
         ("my build is slow", None),
+        ("RunInstances fails with InsufficientInstanceCapacity in eu-west-1", "aws"),
     ],
 )
 def test_the_domain_is_the_first_the_message_names_in_order_of_precedence(text, domain):
@@ -46,11 +47,18 @@ def test_the_check_comes_from_the_highest_ranked_block_that_has_one():
     assert line == "To confirm before changing anything: `kubectl -n NS describe pod POD` [2]"
 
 
-def test_no_check_is_added_when_the_answer_has_one_or_the_domain_is_unknown():
+def test_no_check_is_added_when_the_answer_has_one():
     documents = [{"text": "`kubectl get events -n NS`"}]
     answer = "Check the events: `kubectl get events -n shop`."
     assert confirm_check("pod stuck in Pending", answer, documents) is None
-    assert confirm_check("my build is slow", "Cache dependencies.", documents) is None
+
+
+def test_a_question_that_names_no_domain_takes_the_tool_of_its_context():
+    documents = [{"text": "`cat /etc/hosts`"}, {"text": "```\nsystemctl status app\n```"}]
+    line = confirm_check("it broke after the update", "Roll back the update [1].", documents)
+    assert line == "To confirm before changing anything: `systemctl status app` [2]"  # a main tool, not cat
+    assert confirm_check("it broke after the update", "Roll back.", [{"text": "`ls -l`"}]) is None
+    assert confirm_check("it broke", "See `systemctl status app`.", documents) is None
 
 
 def test_without_a_fitting_block_the_domain_s_generic_first_check_is_named():
