@@ -65,9 +65,9 @@ def generate(
     answer = response.content if isinstance(response.content, str) else str(response.content)
     answer = answer.strip()
     generated = state.get("generated_tokens", 0) + count_tokens(answer)
-    asked = "\n".join([state["question"], *state.get("replies", [])])
+    conversation = "\n".join([state["question"], *state.get("replies", [])])
     # when read-only checks already ran, their findings are the confirmation
-    check = confirm_check(asked, answer, used) if settings.graph.confirm_check and not findings else None
+    check = confirm_check(conversation, answer, used) if settings.graph.confirm_check and not findings else None
     answer = f"{answer}\n\n{check}" if check else answer
     if block:
         answer = f"{block}\n\n{answer}"
