@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from nanoscale.signals.domain import classify as classify_domain
+
 _FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 _INLINE = re.compile(r"`([^`\n]+)`")
 _PROMPT = re.compile(r"^\s*(?:[$#>]\s+)?(?:sudo\s+(?:-\S+\s+)*)?")
@@ -21,17 +23,12 @@ _STAGES = re.compile(r"\s*(?:\||&&|;)\s*")
 
 @dataclass(frozen=True)
 class Domain:
-    """Where a problem lives: the words that name it, its tools, and a first check when the
-    context offers none (real syntax, placeholders in angle brackets)."""
+    """Where a problem lives: its tools, and a first check when the context offers none (real
+    syntax, placeholders in angle brackets)."""
 
     name: str
-    words: re.Pattern[str]
     tools: tuple[str, ...]
     first_check: str
-
-
-def _words(*alternatives: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.I)
 
 
 _HOST_TOOLS = (
@@ -40,66 +37,15 @@ _HOST_TOOLS = (
     "id", "namei", "ulimit", "sysctl", "timedatectl", "mount",
 )  # fmt: skip
 
-# In order of precedence, for the many messages that name several: a Terraform run against AWS
-# or in CI is a Terraform problem, a pod on EKS or a Jenkins agent pod a cluster problem, a
-# docker build in CI a pipeline problem, a 502 from an AWS load balancer an AWS problem.
+# Which domain a message is about is the learned model's call (nanoscale.signals.domain).
 DOMAINS: tuple[Domain, ...] = (
-    Domain(
-        "terraform",
-        _words("terraform", r"tf(?:state|vars)", r"\w+\.tf", "hcl", "terragrunt", "opentofu", "tofu"),
-        ("terraform",),
-        "terraform plan",
-    ),
-    Domain(
-        "kubernetes",
-        _words("kubectl", "k8s", "kubernetes", "pods?", "deployments?", "namespaces?", "helm", "ingress",
-               "statefulsets?", "daemonsets?", "cronjobs?", "eks", "aks", "gke", "kubelet", "configmaps?",
-               "pvcs?", "persistent ?volume(?: ?claim)?s?", "notready", "crashloopbackoff", "imagepullbackoff",
-               "replicasets?", "node ?pools?", "serviceaccounts?", "hpa", "coredns", "kube-[a-z-]+", "minikube", "kind cluster"),
-        ("kubectl",),
-        "kubectl describe pod <pod> -n <namespace>",
-    ),
-    Domain(
-        "cicd",
-        _words(r"github actions?", r"workflows?", r"gitlab(?:-ci)?", "jenkins", "pipelines?", r"ci jobs?", "ci",
-               "ci/cd", "pull requests?", "runners?", r"\.github/workflows", r"actions/\S+", "circleci", "buildkite", "argo ?cd"),
-        ("gh", "git"),
-        "gh run view <run-id> --log-failed",
-    ),
-    Domain(
-        "docker",
-        _words("docker", "dockerfile", "containers?", "compose", "buildx", "buildkit", "docker hub",
-               "build context", "toomanyrequests", "pull rate limit", "entrypoint"),
-        ("docker",),
-        "docker inspect <container>",
-    ),
-    Domain(
-        "linux",
-        _words("systemd", "systemctl", "journalctl", "journald", r"[\w@.-]+\.service", "unit files?", "ssh", "sshd",
-               "disk", "inodes?", "oom(?:-killer)?", "kernel", "cron(?:tab)?", "ubuntu", "debian", "rhel", "centos",
-               "selinux", "apparmor", "ulimit", "swap", "load average", "dns resolution", "resolv\\.conf",
-               "/var/\\S*", "/etc/\\S*", "nginx", "apache", "vms?", "servers?", "hosts?",
-               "daemons?", "reboot", "filesystems?", "permission denied"),
-        _HOST_TOOLS,
-        "journalctl -u <unit> -n 50 --no-pager",
-    ),
-    Domain(
-        "aws",
-        _words("aws", "s3", "ec2", "iam", "lambda", "ecs", "ecr", "rds", "cloudwatch", "dynamodb", "sqs", "sns",
-               "vpc", "route ?53", "cloudformation", r"arn:aws\S*", "elb", "alb", "nlb", "kms", "sts",
-               "fargate", "api gateway", "cloudfront", "secrets manager", "ssm", "assume ?role", "access ?denied",
-               "ebs", "amis?", "instances?", "auto ?scaling", "availability zones?", "scps?", "service control polic(?:y|ies)",
-               "cloudtrail", "eventbridge", r"[a-z]{2}-(?:gov-)?(?:north|south|east|west|central)(?:east|west)?-\d"),
-        ("aws",),
-        "aws sts get-caller-identity",
-    ),
-    Domain(
-        "api",
-        _words("https?://\\S+", "api", "endpoints?", "curl", "cors", "webhooks?", "rest", "graphql", "oauth",
-               "jwt", "bearer", "tls", "ssl", "certificate", "[45]\\d\\d"),
-        ("curl", "openssl", "dig", "nslookup", "http"),
-        "curl -si <url>",
-    ),
+    Domain("terraform", ("terraform",), "terraform plan"),
+    Domain("kubernetes", ("kubectl",), "kubectl describe pod <pod> -n <namespace>"),
+    Domain("cicd", ("gh", "git"), "gh run view <run-id> --log-failed"),
+    Domain("docker", ("docker",), "docker inspect <container>"),
+    Domain("linux", _HOST_TOOLS, "journalctl -u <unit> -n 50 --no-pager"),
+    Domain("aws", ("aws",), "aws sts get-caller-identity"),
+    Domain("api", ("curl", "openssl", "dig", "nslookup", "http"), "curl -si <url>"),
 )
 TOOLS: dict[str, tuple[str, ...]] = {domain.name: domain.tools for domain in DOMAINS}
 # each domain's main tools (kubectl, aws, journalctl and systemctl, ...), not cat or ls
@@ -162,8 +108,9 @@ def read_only(command: str, tools: tuple[str, ...]) -> bool:
 
 
 def domain_of(text: str) -> Domain | None:
-    """The first domain, in order of precedence, whose words the text names."""
-    return next((domain for domain in DOMAINS if domain.words.search(text)), None)
+    """The domain the text's problem lives in; None when the model would rather not guess."""
+    name = classify_domain(text)
+    return next((domain for domain in DOMAINS if domain.name == name), None)
 
 
 def context_checks(documents: list[dict[str, Any]], tools: tuple[str, ...]) -> Iterator[tuple[int, str]]:
@@ -179,8 +126,8 @@ def confirm_check(question: str, answer: str, documents: list[dict[str, Any]]) -
     """A line naming one read-only check in the problem's tool, when the answer names none.
 
     The check comes from the highest-ranked context block that holds one (cited by its number);
-    only when none does is it the domain's general first check. A question that names no domain
-    takes its tool from the context (each domain's main tools), since retrieval found that for it.
+    only when none does is it the domain's general first check. A question the domain model will not
+    place takes its tool from the context (each domain's main tools), since retrieval found that for it.
     None when the answer already has a check or nothing fits.
     """
     domain = domain_of(question)
