@@ -23,12 +23,13 @@ _STAGES = re.compile(r"\s*(?:\||&&|;)\s*")
 
 @dataclass(frozen=True)
 class Domain:
-    """Where a problem lives: its tools, and a first check when the context offers none (real
-    syntax, placeholders in angle brackets)."""
+    """Where a problem lives: its tools, a first check when the context offers none (real
+    syntax, placeholders in angle brackets), and the evidence to ask a user for in its terms."""
 
     name: str
     tools: tuple[str, ...]
     first_check: str
+    evidence: str
 
 
 _HOST_TOOLS = (
@@ -39,14 +40,21 @@ _HOST_TOOLS = (
 
 # Which domain a message is about is the learned model's call (nanoscale.signals.domain).
 DOMAINS: tuple[Domain, ...] = (
-    Domain("terraform", ("terraform",), "terraform plan"),
-    Domain("kubernetes", ("kubectl",), "kubectl describe pod <pod> -n <namespace>"),
-    Domain("cicd", ("gh", "git"), "gh run view <run-id> --log-failed"),
-    Domain("docker", ("docker",), "docker inspect <container>"),
-    Domain("linux", _HOST_TOOLS, "journalctl -u <unit> -n 50 --no-pager"),
-    Domain("aws", ("aws",), "aws sts get-caller-identity"),
-    Domain("api", ("curl", "openssl", "dig", "nslookup", "http"), "curl -si <url>"),
-)
+    Domain("terraform", ("terraform",), "terraform plan",
+           "the full error block from `terraform plan` or `terraform apply`"),
+    Domain("kubernetes", ("kubectl",), "kubectl describe pod <pod> -n <namespace>",
+           "the output of `kubectl describe` for the failing pod or job (its Events) and `kubectl logs --previous`"),
+    Domain("cicd", ("gh", "git"), "gh run view <run-id> --log-failed",
+           "the failing step's log lines from the CI run"),
+    Domain("docker", ("docker",), "docker inspect <container>",
+           "the exact error and the last lines of `docker logs <container>`"),
+    Domain("linux", _HOST_TOOLS, "journalctl -u <unit> -n 50 --no-pager",
+           "the output of `systemctl status <unit>` and `journalctl -u <unit> -n 50`"),
+    Domain("aws", ("aws",), "aws sts get-caller-identity",
+           "the exact error message with its error code, from the CLI, the console or CloudWatch Logs"),
+    Domain("api", ("curl", "openssl", "dig", "nslookup", "http"), "curl -si <url>",
+           "the status code and response body of the failing request (for example from `curl -si <url>`)"),
+)  # fmt: skip
 TOOLS: dict[str, tuple[str, ...]] = {domain.name: domain.tools for domain in DOMAINS}
 # each domain's main tools (kubectl, aws, journalctl and systemctl, ...), not cat or ls
 KEY_TOOLS = tuple(tool for domain in DOMAINS for tool in domain.tools[:2])

@@ -7,12 +7,12 @@ cut. Everything user- or document-supplied is redacted before it is placed here.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from nanoscale.commands import domain_of
 from nanoscale.tools.redact import redact
 
 TokenCounter = Callable[[str], int]
@@ -62,24 +62,11 @@ SLOT_NAMES = {
 }
 
 
-# What to paste, in the tool the user is already in: an engineer asks for `kubectl describe`
-# output about a pod, not for "logs" in general.
-LOG_SOURCES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\b(pods?|deployments?|k8s|kubernetes|kubectl|namespace|helm|statefulset|daemonset|"
-                r"cronjob|jobs?|ingress|eks|aks|gke|node ?pool)\b", re.I),
-     "the output of `kubectl describe` for the failing pod or job (its Events) and `kubectl logs --previous`"),
-    (re.compile(r"\b(systemd|systemctl|service unit|unit file|daemon|journald?)\b", re.I),
-     "the output of `systemctl status <unit>` and `journalctl -u <unit> -n 50`"),
-    (re.compile(r"\b(pipeline|workflow|github actions|gitlab|jenkins|ci job|build job|runner)\b", re.I),
-     "the failing step's log lines from the CI run"),
-    (re.compile(r"\b(container|docker|compose)\b", re.I),
-     "the exact error and the last lines of `docker logs <container>`"),
-)
-
-
 def logs_request(text: str) -> str:
-    """The evidence to ask for, phrased for the tool the conversation is about."""
-    return next((ask for pattern, ask in LOG_SOURCES if pattern.search(text)), SLOT_QUESTIONS["logs"])
+    """The evidence to ask for, in the terms of the tool the conversation is about: an engineer
+    asks for `kubectl describe` output about a pod, not for "logs" in general."""
+    domain = domain_of(text)
+    return domain.evidence if domain else SLOT_QUESTIONS["logs"]
 
 
 def clarification_question(slots: list[str], text: str = "") -> str:

@@ -204,7 +204,8 @@ def test_the_logs_question_names_the_users_own_tool():
         "To narrow this down, please tell me the exact error message or the last log lines."
     )
     assert clarification_question(["region", "logs"], "lambda broke").endswith(
-        "(for example eu-west-1) and the exact error message or the last log lines."
+        "(for example eu-west-1) and the exact error message with its error code, from the CLI, the console "
+        "or CloudWatch Logs."
     )
 
 
