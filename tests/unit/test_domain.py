@@ -43,6 +43,7 @@ def test_the_most_likely_domain_wins_and_a_flat_guess_abstains(tmp_path):
     assert leaning.classify("anything at all") == "aws"
     flat = DomainModel(write_model(tmp_path / "flat.npz", [0.0, 0.0, 0.0]))  # 1/3 each
     assert flat.classify("anything at all") is None
+    assert leaning.classify("") is None and leaning.classify("  ?! ") is None  # nothing to go on
 
 
 def test_a_model_hashed_to_another_size_is_refused(tmp_path):
