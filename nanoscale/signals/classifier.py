@@ -128,30 +128,45 @@ def present_slots(text: str) -> set[str]:
     return {slot for slot, find in finders.items() if find(text)}
 
 
-class SlotModel:
-    """Per-slot logistic regressions exported by scripts/train_slot_classifier.py."""
+class LinearModel:
+    """Logistic regressions over the hashed features, one column each, as the training scripts
+    export them (only non-zero hash rows stored); shared by the slot and domain models."""
 
-    def __init__(self, path: Path = MODEL_PATH) -> None:
+    def __init__(self, path: Path) -> None:
         with np.load(path) as data:
-            meta = json.loads(str(data["meta"]))
-            self.slots: tuple[str, ...] = tuple(meta["slots"])
-            self.use_rules: bool = bool(meta["use_rules"])
-            if int(meta["n_features"]) != N_FEATURES:
+            self.meta = json.loads(str(data["meta"]))
+            if int(self.meta["n_features"]) != N_FEATURES:
                 raise ValueError(
-                    f"{path}: model has {meta['n_features']} features, code hashes to {N_FEATURES}"
+                    f"{path}: model has {self.meta['n_features']} features, code hashes to {N_FEATURES}"
                 )
-            self.weights = np.zeros((N_FEATURES, len(self.slots)), dtype=np.float32)
+            self.use_rules: bool = bool(self.meta["use_rules"])
+            self.weights = np.zeros((N_FEATURES, data["values"].shape[1]), dtype=np.float32)
             self.weights[data["rows"]] = data["values"].astype(np.float32)
             self.bias = data["bias"].astype(np.float64)
-            self.thresholds = data["thresholds"].astype(np.float64)
+            self.arrays = {
+                key: data[key] for key in data.files if key not in ("meta", "rows", "values", "bias")
+            }
 
-    def probabilities(self, text: str) -> np.ndarray:
-        """P(slot needed) for each of self.slots, in that order."""
+    def sigmoids(self, text: str) -> np.ndarray:
+        """Each column's probability for the text, in column order."""
         vector = features(text, self.use_rules)
         indices = np.fromiter(vector.keys(), dtype=np.int64, count=len(vector))
         values = np.fromiter(vector.values(), dtype=np.float64, count=len(vector))
         scores = values @ self.weights[indices].astype(np.float64) + self.bias
         return 1.0 / (1.0 + np.exp(-scores))
+
+
+class SlotModel(LinearModel):
+    """Per-slot logistic regressions exported by scripts/train_slot_classifier.py."""
+
+    def __init__(self, path: Path = MODEL_PATH) -> None:
+        super().__init__(path)
+        self.slots: tuple[str, ...] = tuple(self.meta["slots"])
+        self.thresholds = self.arrays["thresholds"].astype(np.float64)
+
+    def probabilities(self, text: str) -> np.ndarray:
+        """P(slot needed) for each of self.slots, in that order."""
+        return self.sigmoids(text)
 
     def needed(self, text: str) -> list[str]:
         """Slots the model says an engineer would ask for, before removing those already stated."""

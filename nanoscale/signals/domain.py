@@ -10,41 +10,27 @@ it is more likely wrong than right: a wrong tool costs the answer more than no g
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from nanoscale.signals.classifier import N_FEATURES, features
+from nanoscale.signals.classifier import LinearModel
 
 MODEL_PATH = Path(__file__).with_name("domain_model.npz")
 
 
-class DomainModel:
+class DomainModel(LinearModel):
     """One-vs-rest logistic regressions exported by scripts/train_domain_classifier.py."""
 
     def __init__(self, path: Path = MODEL_PATH) -> None:
-        with np.load(path) as data:
-            meta = json.loads(str(data["meta"]))
-            if int(meta["n_features"]) != N_FEATURES:
-                raise ValueError(
-                    f"{path}: model has {meta['n_features']} features, code hashes to {N_FEATURES}"
-                )
-            self.domains: tuple[str, ...] = tuple(meta["domains"])
-            self.use_rules: bool = bool(meta["use_rules"])
-            self.min_probability: float = float(meta["min_probability"])
-            self.weights = np.zeros((N_FEATURES, len(self.domains)), dtype=np.float32)
-            self.weights[data["rows"]] = data["values"].astype(np.float32)
-            self.bias = data["bias"].astype(np.float64)
+        super().__init__(path)
+        self.domains: tuple[str, ...] = tuple(self.meta["domains"])
+        self.min_probability: float = float(self.meta["min_probability"])
 
     def probabilities(self, text: str) -> np.ndarray:
         """P(domain) for each of self.domains: one-vs-rest sigmoids normalised to sum to 1."""
-        vector = features(text, self.use_rules)
-        indices = np.fromiter(vector.keys(), dtype=np.int64, count=len(vector))
-        values = np.fromiter(vector.values(), dtype=np.float64, count=len(vector))
-        scores = values @ self.weights[indices].astype(np.float64) + self.bias
-        sigmoids = 1.0 / (1.0 + np.exp(-scores))
+        sigmoids = self.sigmoids(text)
         return sigmoids / sigmoids.sum()
 
     def classify(self, text: str) -> str | None:
