@@ -53,14 +53,6 @@ def out_of_fold(x, y: np.ndarray, domains: list[str], c: float) -> np.ndarray:
     return out
 
 
-def net_correct(probs: np.ndarray, y: np.ndarray, domains: list[str], threshold: float) -> int:
-    """Right guesses minus wrong ones; an abstention counts zero (the answer falls back to the context)."""
-    best = probs.argmax(axis=1)
-    answered = probs[np.arange(len(y)), best] >= threshold
-    right = np.array(domains)[best] == y
-    return int((answered & right).sum() - (answered & ~right).sum())
-
-
 def summary(probs: np.ndarray, y: np.ndarray, domains: list[str], threshold: float) -> dict[str, float]:
     best = probs.argmax(axis=1)
     answered = probs[np.arange(len(y)), best] >= threshold
@@ -72,6 +64,12 @@ def summary(probs: np.ndarray, y: np.ndarray, domains: list[str], threshold: flo
         "right": float((answered & right).mean()),
         "wrong": float((answered & ~right).mean()),
     }
+
+
+def net_correct(probs: np.ndarray, y: np.ndarray, domains: list[str], threshold: float) -> float:
+    """Right guesses minus wrong ones (shares); an abstention counts zero (the answer falls back to the context)."""
+    result = summary(probs, y, domains, threshold)
+    return result["right"] - result["wrong"]
 
 
 def load_probe() -> tuple[list[str], np.ndarray]:
