@@ -35,6 +35,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="continue a run (default: the latest)",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+    elsewhere = train.add_mutually_exclusive_group()
+    elsewhere.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="write the run folder (split, rendered examples) and stop: fit it on another machine "
+        "with `python -m nanoscale.training.fit RUN --base MODEL`",
+    )
+    elsewhere.add_argument(
+        "--finish", metavar="RUN", help="write loss.png and report.md of a run fitted elsewhere"
+    )
     train.set_defaults(func=cmd_train)
 
     merge = sub.add_parser("merge", parents=common, help="merge a run's adapter into its base model")
@@ -74,10 +84,14 @@ def cmd_check_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from nanoscale.training.runs import find_run, settings_of
-    from nanoscale.training.train import train
+    from nanoscale.training.runs import find_run, new_run_dir, settings_of
+    from nanoscale.training.train import finish, prepare, train
 
     settings = load_settings(args)
+    if args.finish:
+        report = finish(find_run(settings, args.finish), settings)
+        print(f"report: {report}")
+        return 0
     resume = find_run(settings, args.resume or None) if args.resume is not None else None
     if resume:
         config = settings_of(resume)
@@ -93,6 +107,13 @@ def cmd_train(args: argparse.Namespace) -> int:
             "precision": args.precision,
         }
         config = settings.training_preset(args.preset, flags)
+    if args.prepare_only:
+        run_dir = new_run_dir(settings)
+        record = prepare(config, settings, run_dir)
+        print(f"prepared: {run_dir} ({record['data']['train']} train, {record['data']['eval']} held-out examples)")
+        print(f"fit it: python -m nanoscale.training.fit {run_dir} --base <the base .gguf or HF folder there>")
+        print(f"then copy {run_dir.name}/ back into {settings.runs_dir} and: nanoscale train --finish {run_dir.name}")
+        return 0
     try:
         run_dir = train(config, settings, resume=resume, progress=not args.quiet)
     except KeyboardInterrupt:

@@ -7,22 +7,24 @@ adapter/, metrics.json, loss.png and report.md. The steps, in order:
 2. split it (seeded, stratified), render every example in the graph's own prompt layout;
 3. load the base model (a packaged GGUF is dequantized to fp32 first) and drop examples longer
    than max_length rather than cutting off their answers;
-4. train the adapter, the loss on the answer tokens only, evaluating on the held-out split;
+4. train the adapter, the loss on the answer tokens only, evaluating on the held-out split
+   (nanoscale/training/fit.py, which can run on another machine);
 5. save the adapter and write the report.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from nanoscale.config import Settings, TrainingSettings
 from nanoscale.errors import InputError
-from nanoscale.models import cpu_has_amx, hf_folder_from_gguf, resolve_model
+from nanoscale.jsonl import write_jsonl
+from nanoscale.models import hf_folder_from_gguf, resolve_model
 from nanoscale.training.dataset import Example, load_examples, split, stats
+from nanoscale.training.fit import EVAL_FILE, HISTORY_FILE, TRAIN_FILE, fit, precision_for
 from nanoscale.training.runs import CONFIG_FILE, new_run_dir
 
 
@@ -41,16 +43,6 @@ def resolve_base(name: str, settings: Settings) -> BaseModel:
     return BaseModel(path, None, f"Hugging Face folder `{path}`")
 
 
-def _precision(requested: str) -> str:
-    import torch
-
-    if requested != "auto":
-        return requested
-    if torch.cuda.is_available():
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if cpu_has_amx() else "fp32"
-
-
 def _fits(examples: list[Example], tokenizer: Any, max_length: int) -> tuple[list[dict], int]:
     """Rendered records whose prompt + answer fit max_length, and the total token count kept."""
     kept, tokens = [], 0
@@ -64,10 +56,9 @@ def _fits(examples: list[Example], tokenizer: Any, max_length: int) -> tuple[lis
     return kept, tokens
 
 
-def train(
-    config: TrainingSettings, settings: Settings, resume: Path | None = None, progress: bool = True
-) -> Path:
-    """Run (or resume) one LoRA fine-tune; returns the run folder."""
+def prepare(config: TrainingSettings, settings: Settings, run_dir: Path) -> dict[str, Any]:
+    """Validate, split and render the examples into run_dir (config.json, train.jsonl, eval.jsonl);
+    everything `fit` needs, so it can run on another machine. Returns the run record."""
     examples = load_examples(config.data_path(), settings.cache_dir)
     train_set, held_out = split(examples, config.eval_fraction, config.seed)
     if config.max_train_examples:
@@ -75,31 +66,20 @@ def train(
     if config.max_eval_examples:
         held_out = held_out[: config.max_eval_examples]
 
-    import torch
-    from datasets import Dataset
-    from peft import LoraConfig
-    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
-    from trl import SFTConfig, SFTTrainer
+    from transformers import AutoTokenizer
 
-    from nanoscale.training.report import LossHistory, write_report
-
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    set_seed(config.seed)
     base = resolve_base(config.base_model, settings)
-    run_dir = resume or new_run_dir(settings)
     tokenizer = AutoTokenizer.from_pretrained(base.folder)
     train_records, train_tokens = _fits(train_set, tokenizer, config.max_length)
     eval_records, _ = _fits(held_out, tokenizer, config.max_length)
     if not train_records:
         raise InputError(f"no training example fits max_length={config.max_length} tokens")
-    precision = _precision(config.precision)
     record = {
         "settings": asdict(config),
         "base_folder": str(base.folder),
         "base_gguf": str(base.gguf) if base.gguf else None,
         "base_note": base.note,
-        "precision": precision,
+        "precision": precision_for(config.precision),
         "data": {
             **stats(examples),
             "train": len(train_records),
@@ -109,93 +89,33 @@ def train(
         },
     }
     (run_dir / CONFIG_FILE).write_text(json.dumps(record, indent=2))
+    for name, records in ((TRAIN_FILE, train_records), (EVAL_FILE, eval_records)):
+        write_jsonl(run_dir / name, records)
+    return record
 
-    model = AutoModelForCausalLM.from_pretrained(
-        base.folder,
-        dtype=torch.bfloat16 if precision == "bf16" and torch.cuda.is_available() else torch.float32,
-    )
-    lora = config.lora
-    peft_config = LoraConfig(
-        r=lora.r,
-        lora_alpha=lora.alpha,
-        lora_dropout=lora.dropout,
-        target_modules=lora.target_modules,
-        task_type="CAUSAL_LM",
-    )
-    args = SFTConfig(
-        output_dir=str(run_dir / "checkpoints"),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
-        learning_rate=config.learning_rate,
-        lr_scheduler_type=config.lr_scheduler,
-        warmup_steps=config.warmup_steps,
-        weight_decay=config.weight_decay,
-        max_length=config.max_length,
-        completion_only_loss=True,
-        packing=False,
-        bf16=precision == "bf16",
-        gradient_checkpointing=config.gradient_checkpointing,
-        eval_strategy="steps" if eval_records else "no",
-        eval_steps=config.eval_steps,
-        eval_on_start=bool(eval_records),
-        logging_steps=config.logging_steps,
-        logging_first_step=True,
-        save_strategy="steps",
-        save_steps=config.save_steps,
-        save_total_limit=config.save_total_limit,
-        seed=config.seed,
-        data_seed=config.seed,
-        include_num_input_tokens_seen="non_padding",
-        use_cpu=not torch.cuda.is_available(),
-        disable_tqdm=not progress,
-        report_to="none",
-    )
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=Dataset.from_list(train_records),
-        eval_dataset=Dataset.from_list(eval_records) if eval_records else None,
-        processing_class=tokenizer,
-        peft_config=peft_config,
-    )
-    checkpoint = _last_checkpoint(run_dir) if resume else None
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
-    started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    seconds = time.perf_counter() - started
-    final_eval = trainer.evaluate() if eval_records else {}
 
-    trainer.model.save_pretrained(run_dir / "adapter")
-    tokenizer.save_pretrained(run_dir / "adapter")
-    history = LossHistory.from_log(trainer.state.log_history)
-    tokens_seen = int(trainer.state.num_input_tokens_seen or 0)
-    metrics = {
-        "train_loss": result.training_loss,
-        "eval_loss_before": history.eval_loss[0][1] if history.eval_loss else None,
-        "eval_loss_after": final_eval.get("eval_loss"),
-        "steps": trainer.state.global_step,
-        "seconds": round(seconds, 1),
-        "resumed_from": checkpoint.name if checkpoint else None,
-        "tokens_seen": tokens_seen,
-        "tokens_per_s": round(tokens_seen / seconds, 1) if seconds and tokens_seen else None,
-        "peak_gpu_memory_gb": round(torch.cuda.max_memory_allocated() / 1e9, 2)
-        if torch.cuda.is_available()
-        else None,
-        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
-        "threads": torch.get_num_threads(),
-    }
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+def finish(run_dir: Path, settings: Settings) -> Path:
+    """The loss curve and report.md of a fitted run (fitted here or on another machine)."""
+    from nanoscale.training.report import LossHistory, write_report
+
+    if not (run_dir / "metrics.json").is_file():
+        raise InputError(f"{run_dir} has not been fitted yet (no metrics.json)")
+    record = json.loads((run_dir / CONFIG_FILE).read_text())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    if "precision" in metrics:  # the machine that fitted it decided
+        record["precision"] = metrics["precision"]
+        (run_dir / CONFIG_FILE).write_text(json.dumps(record, indent=2))
+    history = LossHistory.from_log(json.loads((run_dir / HISTORY_FILE).read_text()))
     history.plot(run_dir / "loss.png")
-    write_report(run_dir, record, metrics, settings)
+    return write_report(run_dir, record, metrics, settings)
+
+
+def train(
+    config: TrainingSettings, settings: Settings, resume: Path | None = None, progress: bool = True
+) -> Path:
+    """Run (or resume) one LoRA fine-tune on this machine; returns the run folder."""
+    run_dir = resume or new_run_dir(settings)
+    prepare(config, settings, run_dir)
+    fit(run_dir, settings, resume=resume is not None, progress=progress)
+    finish(run_dir, settings)
     return run_dir
-
-
-def _last_checkpoint(run_dir: Path) -> Path | None:
-    checkpoints = sorted(
-        (run_dir / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.rsplit("-", 1)[-1])
-    )
-    return checkpoints[-1] if checkpoints else None

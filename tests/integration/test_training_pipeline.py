@@ -17,7 +17,10 @@ from nanoscale.config import LoraSettings, TrainingSettings
 from nanoscale.models import PRESETS, _installed_file
 from nanoscale.training.export import check_exports, export_gguf
 from nanoscale.training.merge import merge
-from nanoscale.training.train import train
+from nanoscale.errors import InputError
+from nanoscale.training.fit import HISTORY_FILE, TRAIN_FILE, base_folder, fit, read_records
+from nanoscale.training.fit import main as fit_main
+from nanoscale.training.train import finish, prepare, train
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -132,3 +135,35 @@ def test_resume_continues_from_the_last_checkpoint(settings, tiny_base, eight_ex
     metrics = json.loads((resumed / "metrics.json").read_text())
     assert metrics["resumed_from"] == "checkpoint-1"
     assert metrics["steps"] == 3
+
+
+def test_a_prepared_run_fits_on_another_machine_and_finishes_here(settings, tiny_base, eight_examples, tmp_path):
+    """prepare -> copy the run and the base elsewhere -> fit there (time-limited) -> finish here."""
+    config = tiny_config(tiny_base, eight_examples, eval_fraction=0.25, max_steps=50, logging_steps=1)
+    run_dir = settings.runs_dir / "train-prepared"
+    run_dir.mkdir(parents=True)
+    record = prepare(config, settings, run_dir)
+    assert record["data"]["train"] == len(read_records(run_dir / TRAIN_FILE)) > 0
+    assert not (run_dir / "adapter").exists()
+
+    elsewhere = tmp_path / "gpu-box"
+    shutil.copytree(run_dir, elsewhere / "run")
+    shutil.copytree(tiny_base, elsewhere / "base")
+    metrics = fit(elsewhere / "run", settings, base=str(elsewhere / "base"), progress=False, max_minutes=1e-6)
+    assert metrics["steps"] == 1 and metrics["stopped_by_time_limit"]  # the lease ran out after one step
+    assert (elsewhere / "run" / "adapter" / "adapter_model.safetensors").is_file()
+
+    for name in ("adapter", "metrics.json", HISTORY_FILE):
+        source = elsewhere / "run" / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, run_dir / name)
+    report = finish(run_dir, settings).read_text()
+    assert "| optimizer steps | 1 |" in report
+    assert (run_dir / "loss.png").stat().st_size > 1000
+    assert merge(run_dir, tmp_path / "merged", settings).joinpath("model.safetensors").is_file()
+
+
+def test_fit_refuses_an_unprepared_folder_and_a_missing_base(settings, tmp_path):
+    with pytest.raises(SystemExit):
+        fit_main([str(tmp_path)])
+    with pytest.raises(InputError, match="neither a .gguf"):
+        base_folder(str(tmp_path / "nothing"), {"base_folder": "x"}, settings)
