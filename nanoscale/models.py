@@ -197,7 +197,10 @@ def resolve_model(name: str, settings: Settings) -> tuple[str, Path]:
 def tuned_paths(settings: Settings) -> tuple[Path, Path]:
     """Where `nanoscale merge` and `nanoscale export-gguf` put the tuned model."""
     root = settings.data_dir / "tuned"
-    return root / "merged", root / "gguf" / "model-q8_0.gguf"
+    folder = root / "gguf"
+    # the smallest export there: Q4_K_M is the packaged base's type, so base and tuned run alike
+    found = [folder / name for name in ("model-q4_k_m.gguf", "model-q8_0.gguf") if (folder / name).is_file()]
+    return root / "merged", found[0] if found else folder / "model-q8_0.gguf"
 
 
 def _resolve_tuned(settings: Settings) -> tuple[str, Path]:

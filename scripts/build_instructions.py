@@ -448,6 +448,7 @@ def decontaminate(examples: list[dict]) -> tuple[list[dict], int]:
     """The examples that give no sealed test case away, and how many were left out: a user text
     (instruction or input) near or equal to a test question (rules a, b), or an output holding a
     test case's whole keyword set (rule c)."""
+    import numpy as np
     from check_sealed import THRESHOLD, embedder, encode, load_test_cases, normalise
 
     cases = load_test_cases()
@@ -455,9 +456,13 @@ def decontaminate(examples: list[dict]) -> tuple[list[dict], int]:
     keyword_sets = [
         [normalise(k) for k in case.get("expected_keywords", []) if k.strip()] for case in cases
     ]
-    texts = [" ".join(filter(None, (e["instruction"], e.get("input", "")))) for e in examples]
     model = embedder()
-    nearest = (encode(model, texts) @ encode(model, questions).T).max(axis=1)
+    question_vectors = encode(model, questions).T
+    nearest = (encode(model, [e["instruction"] for e in examples]) @ question_vectors).max(axis=1)
+    inputs = [i for i, e in enumerate(examples) if e.get("input", "").strip()]
+    if inputs:
+        input_vectors = encode(model, [examples[i]["input"].strip() for i in inputs])
+        nearest[inputs] = np.maximum(nearest[inputs], (input_vectors @ question_vectors).max(axis=1))
     verbatim = {normalise(q) for q in questions}
     keep = []
     for example, similarity in zip(examples, nearest, strict=True):

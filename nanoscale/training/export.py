@@ -1,4 +1,4 @@
-"""Write a merged model as GGUF (F16, Q8_0) with the `gguf` package, and check it against transformers.
+"""Write a merged model as GGUF (F16, Q8_0; Q4_K_M through llama.cpp's quantizer) and check it against transformers.
 
 No llama.cpp checkout is needed: the base GGUF the model was trained from already holds the
 tokenizer and chat template, so its metadata is carried over; the hyperparameters come from the
@@ -22,7 +22,7 @@ from nanoscale.prompts import SYSTEM_PROMPT
 from nanoscale.training.runs import PROVENANCE
 
 ARCHITECTURES = {"qwen2": "QWEN2", "llama": "LLAMA"}
-FILE_NAMES = {"f16": "model-f16.gguf", "q8_0": "model-q8_0.gguf"}
+FILE_NAMES = {"f16": "model-f16.gguf", "q8_0": "model-q8_0.gguf", "q4_k_m": "model-q4_k_m.gguf"}
 CHATML_TEMPLATE = (
     "{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}"
     "{{ if .Prompt }}<|im_start|>user\n{{ .Prompt }}<|im_end|>\n{{ end }}"
@@ -132,7 +132,11 @@ def export_gguf(merged: Path, out: Path, types: list[str], base_gguf: Path | Non
 
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    for kind in types:
+    # Q4_K_M (the packaged base's own type, so the tuned model runs as fast on a CPU) is made from F16
+    written_types = [t for t in types if t != "q4_k_m"]
+    if "q4_k_m" in types and "f16" not in written_types:
+        written_types.insert(0, "f16")
+    for kind in written_types:
         qtype = gguf.GGMLQuantizationType.F16 if kind == "f16" else gguf.GGMLQuantizationType.Q8_0
         file_type = gguf.LlamaFileType.MOSTLY_F16 if kind == "f16" else gguf.LlamaFileType.MOSTLY_Q8_0
         target = out / FILE_NAMES[kind]
@@ -159,13 +163,32 @@ def export_gguf(merged: Path, out: Path, types: list[str], base_gguf: Path | Non
         writer.close()
         os.replace(partial, target)
         written[kind] = target
+    if "q4_k_m" in types:
+        written["q4_k_m"] = quantize_q4_k_m(written["f16"], out / FILE_NAMES["q4_k_m"])
+        if "f16" not in types:
+            written.pop("f16").unlink()
     write_modelfile(out, written, reader)
     return written
 
 
+def quantize_q4_k_m(source: Path, target: Path) -> Path:
+    """llama.cpp's own k-quant mixture (the bundled llama-cpp-python library, every core)."""
+    import llama_cpp
+
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M
+    params.nthread = os.cpu_count() or 1
+    partial = target.with_name(target.name + ".partial")
+    if llama_cpp.llama_model_quantize(str(source).encode(), str(partial).encode(), params) != 0:
+        partial.unlink(missing_ok=True)
+        raise InputError(f"llama.cpp could not quantize {source} to Q4_K_M")
+    os.replace(partial, target)
+    return target
+
+
 def write_modelfile(out: Path, written: dict[str, Path], reader: Any) -> Path:
     """An Ollama Modelfile for the smallest file written, with the project's system prompt."""
-    chosen = written.get("q8_0") or next(iter(written.values()))
+    chosen = written.get("q4_k_m") or written.get("q8_0") or next(iter(written.values()))
     template = reader.fields.get("tokenizer.chat_template")
     lines = [f"FROM ./{chosen.name}", ""]
     if template is not None and "<|im_start|>" in str(template.contents()):

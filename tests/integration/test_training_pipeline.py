@@ -110,15 +110,17 @@ def test_tiny_model_trains_merges_exports_and_runs_in_llama_cpp(
         or (merged / "chat_template.jinja").exists()
     )
 
-    files = export_gguf(merged, tmp_path / "gguf", ["f16", "q8_0"], base_gguf=smollm2_gguf)
-    assert set(files) == {"f16", "q8_0"}
-    assert "FROM ./model-q8_0.gguf" in (tmp_path / "gguf" / "Modelfile").read_text()
+    files = export_gguf(merged, tmp_path / "gguf", ["f16", "q8_0", "q4_k_m"], base_gguf=smollm2_gguf)
+    assert set(files) == {"f16", "q8_0", "q4_k_m"}
+    assert files["q4_k_m"].stat().st_size < files["q8_0"].stat().st_size
+    assert "FROM ./model-q4_k_m.gguf" in (tmp_path / "gguf" / "Modelfile").read_text()
 
     from llama_cpp import Llama
 
-    llm = Llama(model_path=str(files["q8_0"]), n_ctx=256, verbose=False)
-    out = llm.create_completion("The pod", max_tokens=4, temperature=0.0)
-    assert out["usage"]["completion_tokens"] >= 1
+    for kind in ("q8_0", "q4_k_m"):
+        llm = Llama(model_path=str(files[kind]), n_ctx=256, verbose=False)
+        out = llm.create_completion("The pod", max_tokens=4, temperature=0.0)
+        assert out["usage"]["completion_tokens"] >= 1
     checks = check_exports(merged, {"f16": files["f16"]}, settings.paths.eval_cases, 3, 0.9, tokens=8)
     agreement = checks["f16"]
     assert agreement["positions"] > 0 and agreement["prompts"] == 3
