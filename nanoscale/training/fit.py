@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,29 @@ def time_limit(minutes: float) -> Any:
     return TimeLimit()
 
 
+class TrainingDiverged(InputError):
+    """The loss or gradient norm became NaN/inf: the adapter would be garbage, so none is saved."""
+
+
+def divergence_guard() -> Any:
+    """A trainer callback that stops at the first logged NaN/inf loss or gradient norm and
+    remembers the step, so a diverged run ends in minutes with an error instead of a NaN adapter."""
+    from transformers import TrainerCallback
+
+    class DivergenceGuard(TrainerCallback):
+        def __init__(self) -> None:
+            self.step: int | None = None
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> Any:
+            values = [(logs or {}).get(key) for key in ("loss", "grad_norm")]
+            if self.step is None and any(isinstance(v, float) and not math.isfinite(v) for v in values):
+                self.step = state.global_step
+                control.should_training_stop = True
+            return control
+
+    return DivergenceGuard()
+
+
 def fit(
     run_dir: Path,
     settings: Settings,
@@ -106,10 +130,8 @@ def fit(
     folder = base_folder(base, record, settings)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     precision = precision_for(config.precision)
-    model = AutoModelForCausalLM.from_pretrained(
-        folder,
-        dtype=torch.bfloat16 if precision == "bf16" and torch.cuda.is_available() else torch.float32,
-    )
+    # fp32 master weights; precision bf16 means bf16 autocast (Trainer's mixed precision)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     lora = config.lora
     peft_config = LoraConfig(
         r=lora.r,
@@ -139,6 +161,7 @@ def fit(
         eval_on_start=bool(eval_records),
         logging_steps=config.logging_steps,
         logging_first_step=True,
+        logging_nan_inf_filter=False,  # a NaN loss is logged as NaN, so the guard sees it
         save_strategy="steps",
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit,
@@ -156,7 +179,7 @@ def fit(
         eval_dataset=Dataset.from_list(eval_records) if eval_records else None,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[time_limit(max_minutes)] if max_minutes else None,
+        callbacks=[guard := divergence_guard(), *([time_limit(max_minutes)] if max_minutes else [])],
     )
     checkpoint = last_checkpoint(run_dir) if resume else None
     if torch.cuda.is_available():
@@ -164,6 +187,13 @@ def fit(
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     seconds = time.perf_counter() - started
+    (run_dir / HISTORY_FILE).write_text(json.dumps(trainer.state.log_history, indent=1))
+    if guard.step is not None:
+        raise TrainingDiverged(
+            f"training diverged: NaN/inf loss or gradient norm logged at step {guard.step}; no adapter "
+            f"saved (the log is in {run_dir / HISTORY_FILE}). Try a lower learning rate, precision fp32, "
+            "or another attention implementation"
+        )
     final_eval = trainer.evaluate() if eval_records else {}
 
     trainer.model.save_pretrained(run_dir / "adapter")
