@@ -453,9 +453,7 @@ def decontaminate(examples: list[dict]) -> tuple[list[dict], int]:
 
     cases = load_test_cases()
     questions = [case["question"] for case in cases]
-    keyword_sets = [
-        [normalise(k) for k in case.get("expected_keywords", []) if k.strip()] for case in cases
-    ]
+    keyword_sets = [[normalise(k) for k in case.get("expected_keywords", []) if k.strip()] for case in cases]
     model = embedder()
     question_vectors = encode(model, questions).T
     nearest = (encode(model, [e["instruction"] for e in examples]) @ question_vectors).max(axis=1)

@@ -90,7 +90,7 @@ def cmd_check_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from nanoscale.training.runs import find_run, new_run_dir, settings_of
+    from nanoscale.training.runs import find_run, settings_of
     from nanoscale.training.train import finish, prepare, train
 
     settings = load_settings(args)
@@ -114,11 +114,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         }
         config = settings.training_preset(args.preset, flags)
     if args.prepare_only:
-        run_dir = new_run_dir(settings)
-        record = prepare(config, settings, run_dir)
-        print(f"prepared: {run_dir} ({record['data']['train']} train, {record['data']['eval']} held-out examples)")
-        print(f"fit it: python -m nanoscale.training.fit {run_dir} --base <the base .gguf or HF folder there>")
-        print(f"then copy {run_dir.name}/ back into {settings.runs_dir} and: nanoscale train --finish {run_dir.name}")
+        run_dir = prepare(config, settings)
+        data = json.loads((run_dir / "config.json").read_text())["data"]
+        print(f"prepared: {run_dir} ({data['train']} train, {data['eval']} held-out examples)")
+        print(
+            f"fit it: python -m nanoscale.training.fit {run_dir} --base <the base .gguf or HF folder there>"
+        )
+        print(
+            f"then copy {run_dir.name}/ back into {settings.runs_dir} and: nanoscale train --finish {run_dir.name}"
+        )
         return 0
     try:
         run_dir = train(config, settings, resume=resume, progress=not args.quiet)

@@ -18,6 +18,7 @@ METRICS = (
     "groundedness",
     "hallucination_rate",
     "invalid_aws_actions",
+    "invalid_aws_unmarked",
     "latency_p50_s",
 )
 # Shown only when a run had tool cases (`data/eval/tools`).
@@ -27,7 +28,6 @@ TOOL_METRICS = (
     "finding_coverage_prose",
     "contradiction_rate",
     "revision_rate",
-    "invalid_aws_unmarked",
 )
 
 

@@ -132,7 +132,7 @@ def play_tool_case(engine: Engine, case: Case, worlds: Worlds) -> tuple[Case, Pl
 
 def finding_scores(case: Case, played: Played) -> dict[str, Any]:
     """Tool-case scores: expected findings in the Checked block and in the prose, contradictions
-    left in the final answer (marked), a revision, invented AWS names readable unmarked."""
+    left in the final answer (marked), a revision."""
     if not case.tool_fixture:
         return {}
     block, prose = split_block(played.answer, played.findings)
@@ -143,7 +143,6 @@ def finding_scores(case: Case, played: Played) -> dict[str, Any]:
         "contradicted": bool(played.contradictions),
         "contradictions": played.contradictions,
         "revised": played.revised,
-        "invalid_unmarked": metrics.unmarked_names(played.answer, played.invalid),
         "checks": [f"{f['check']}:{f['status']}" for f in played.findings],
     }
 
@@ -204,6 +203,8 @@ def score(case: Case, played: Played, system: str, latency: float, tokens: int) 
         "groundedness": metrics.groundedness(played.supported, played.unsupported),
         "hallucinated": played.unsupported > 0 if played.answered else None,
         "invalid_aws_actions": played.invalid,
+        # invented names the reader would take for real: not struck through by the verify step
+        "invalid_unmarked": metrics.unmarked_names(played.answer, played.invalid),
         "turns": played.turns,
         "latency_s": round(latency, 3),
         "tokens": tokens,
@@ -264,6 +265,7 @@ def aggregate(subset: list[dict[str, Any]]) -> dict[str, Any]:
         "cases": len(subset),
         **{metric: stats["mean"] if stats else None for metric, stats in intervals.items()},
         "invalid_aws_actions": sum(len(r["invalid_aws_actions"]) for r in subset),
+        "invalid_aws_unmarked": sum(r.get("invalid_unmarked", 0) for r in subset),
         "latency_p50_s": latencies[len(latencies) // 2] if latencies else None,
         "tokens_mean": metrics.average(r["tokens"] for r in subset),
         "intervals": intervals,
@@ -287,8 +289,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def finding_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Tool cases' aggregate (absent when there are none): finding coverage in the Checked block
-    (must be 1.0) and in the prose (target >= 0.8), contradiction and revision rates, unmarked
-    invented names (target 0)."""
+    (must be 1.0) and in the prose (target >= 0.8), contradiction and revision rates."""
     tool_rows = [r for r in rows if "finding_coverage_block" in r]
     if not tool_rows:
         return {}
@@ -298,7 +299,6 @@ def finding_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "finding_coverage_prose": metrics.average(r["finding_coverage_prose"] for r in tool_rows),
         "contradiction_rate": metrics.average(r["contradicted"] for r in tool_rows),
         "revision_rate": metrics.average(bool(r["revised"]) for r in tool_rows),
-        "invalid_aws_unmarked": sum(r["invalid_unmarked"] for r in tool_rows),
     }
 
 

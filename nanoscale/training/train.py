@@ -56,9 +56,10 @@ def _fits(examples: list[Example], tokenizer: Any, max_length: int) -> tuple[lis
     return kept, tokens
 
 
-def prepare(config: TrainingSettings, settings: Settings, run_dir: Path) -> dict[str, Any]:
-    """Validate, split and render the examples into run_dir (config.json, train.jsonl, eval.jsonl);
-    everything `fit` needs, so it can run on another machine. Returns the run record."""
+def prepare(config: TrainingSettings, settings: Settings, run_dir: Path | None = None) -> Path:
+    """Validate, split and render the examples into a run folder (config.json, train.jsonl,
+    eval.jsonl): everything `fit` needs, so it can run on another machine. The folder (new unless
+    given) is made only once the data are valid. Returns it."""
     examples = load_examples(config.data_path(), settings.cache_dir)
     train_set, held_out = split(examples, config.eval_fraction, config.seed)
     if config.max_train_examples:
@@ -88,10 +89,11 @@ def prepare(config: TrainingSettings, settings: Settings, run_dir: Path) -> dict
             "train_tokens_per_epoch": train_tokens,
         },
     }
+    run_dir = run_dir or new_run_dir(settings)
     (run_dir / CONFIG_FILE).write_text(json.dumps(record, indent=2))
     for name, records in ((TRAIN_FILE, train_records), (EVAL_FILE, eval_records)):
         write_jsonl(run_dir / name, records)
-    return record
+    return run_dir
 
 
 def finish(run_dir: Path, settings: Settings) -> Path:
@@ -114,8 +116,7 @@ def train(
     config: TrainingSettings, settings: Settings, resume: Path | None = None, progress: bool = True
 ) -> Path:
     """Run (or resume) one LoRA fine-tune on this machine; returns the run folder."""
-    run_dir = resume or new_run_dir(settings)
-    prepare(config, settings, run_dir)
+    run_dir = prepare(config, settings, resume)
     fit(run_dir, settings, resume=resume is not None, progress=progress)
     finish(run_dir, settings)
     return run_dir

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from nanoscale.config import LoraSettings, TrainingSettings
+from nanoscale.errors import InputError
 from nanoscale.models import PRESETS, _installed_file
 from nanoscale.training.export import check_exports, export_gguf
-from nanoscale.training.merge import merge
-from nanoscale.errors import InputError
 from nanoscale.training.fit import HISTORY_FILE, TRAIN_FILE, base_folder, fit, read_records
 from nanoscale.training.fit import main as fit_main
+from nanoscale.training.merge import merge
 from nanoscale.training.train import finish, prepare, train
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -139,12 +139,13 @@ def test_resume_continues_from_the_last_checkpoint(settings, tiny_base, eight_ex
     assert metrics["steps"] == 3
 
 
-def test_a_prepared_run_fits_on_another_machine_and_finishes_here(settings, tiny_base, eight_examples, tmp_path):
+def test_a_prepared_run_fits_on_another_machine_and_finishes_here(
+    settings, tiny_base, eight_examples, tmp_path
+):
     """prepare -> copy the run and the base elsewhere -> fit there (time-limited) -> finish here."""
     config = tiny_config(tiny_base, eight_examples, eval_fraction=0.25, max_steps=50, logging_steps=1)
-    run_dir = settings.runs_dir / "train-prepared"
-    run_dir.mkdir(parents=True)
-    record = prepare(config, settings, run_dir)
+    run_dir = prepare(config, settings)
+    record = json.loads((run_dir / "config.json").read_text())
     assert record["data"]["train"] == len(read_records(run_dir / TRAIN_FILE)) > 0
     assert not (run_dir / "adapter").exists()
 

@@ -15,7 +15,9 @@ def test_the_first_nan_loss_or_gradient_norm_stops_training_and_is_remembered():
     control = TrainerControl()
     guard.on_log(None, SimpleNamespace(global_step=10), control, logs={"loss": 1.25, "grad_norm": 0.55})
     assert not control.should_training_stop and guard.step is None
-    guard.on_log(None, SimpleNamespace(global_step=15), control, logs={"loss": 2.1, "grad_norm": float("nan")})
+    guard.on_log(
+        None, SimpleNamespace(global_step=15), control, logs={"loss": 2.1, "grad_norm": float("nan")}
+    )
     assert control.should_training_stop and guard.step == 15
     guard.on_log(None, SimpleNamespace(global_step=20), control, logs={"loss": float("inf")})
     assert guard.step == 15  # the first one is what the error names
