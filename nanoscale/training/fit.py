@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,7 @@ def fit(
         else None,
         "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
         "threads": torch.get_num_threads(),
+        "host": platform.processor() or platform.machine(),  # the machine that fitted, not the reporter
         "precision": precision,
         "stopped_by_time_limit": bool(max_minutes) and trainer.state.global_step < trainer.state.max_steps,
     }

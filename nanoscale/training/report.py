@@ -84,7 +84,8 @@ def write_report(run_dir: Path, record: dict[str, Any], metrics: dict[str, Any],
         "",
         f"Base model: `{config['base_model']}`, {record['base_note']}.",
         f"Preset: `{config.get('preset') or 'none (configs/training.yaml)'}`; precision {record['precision']}; "
-        f"device {metrics['device']} ({metrics['threads']} threads); {platform.processor() or platform.machine()}.",
+        f"device {metrics['device']} ({metrics['threads']} threads); "
+        f"{metrics.get('host') or platform.processor() or platform.machine()}.",
         "",
         "## Data",
         "",
