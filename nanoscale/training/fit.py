@@ -16,12 +16,13 @@ import argparse
 import json
 import math
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from nanoscale.config import Settings
-from nanoscale.errors import InputError
+from nanoscale.errors import InputError, NanoscaleError
 from nanoscale.training.runs import CONFIG_FILE, settings_of
 
 TRAIN_FILE = "train.jsonl"
@@ -232,17 +233,30 @@ def last_checkpoint(run_dir: Path) -> Path | None:
     return checkpoints[-1] if checkpoints else None
 
 
+def positive_minutes(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of minutes, not {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Fit the LoRA adapter of a prepared run folder.")
     parser.add_argument("run", type=Path, help="a folder written by `nanoscale train --prepare-only`")
     parser.add_argument("--base", help="the base model on this machine: a .gguf file or an HF folder")
     parser.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
-    parser.add_argument("--max-minutes", type=float, help="stop training after this much wall time")
+    parser.add_argument(
+        "--max-minutes", type=positive_minutes, help="stop training after this much wall time"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     if not (args.run / CONFIG_FILE).is_file():
         parser.error(f"{args.run} is not a prepared run (no {CONFIG_FILE})")
-    metrics = fit(args.run, Settings.load(), args.base, args.resume, not args.quiet, args.max_minutes)
+    try:
+        metrics = fit(args.run, Settings.load(), args.base, args.resume, not args.quiet, args.max_minutes)
+    except NanoscaleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(metrics, indent=2))
     return 0
 

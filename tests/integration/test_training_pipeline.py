@@ -165,8 +165,13 @@ def test_a_prepared_run_fits_on_another_machine_and_finishes_here(
     assert merge(run_dir, tmp_path / "merged", settings).joinpath("model.safetensors").is_file()
 
 
-def test_fit_refuses_an_unprepared_folder_and_a_missing_base(settings, tmp_path):
+def test_fit_refuses_an_unprepared_folder_and_a_missing_base(settings, tmp_path, capsys):
     with pytest.raises(SystemExit):
         fit_main([str(tmp_path)])
+    (tmp_path / "config.json").write_text('{"settings": {"lora": {}}}')
+    with pytest.raises(SystemExit):
+        fit_main([str(tmp_path), "--max-minutes", "0"])
+    assert fit_main([str(tmp_path)]) == 2  # prepared wrongly: no train.jsonl
+    assert "error:" in capsys.readouterr().err and not (tmp_path / "adapter").exists()
     with pytest.raises(InputError, match="neither a .gguf"):
         base_folder(str(tmp_path / "nothing"), {"base_folder": "x"}, settings)
