@@ -448,26 +448,21 @@ def decontaminate(examples: list[dict]) -> tuple[list[dict], int]:
     """The examples that give no sealed test case away, and how many were left out: a user text
     (instruction or input) near or equal to a test question (rules a, b), or an output holding a
     test case's whole keyword set (rule c)."""
-    import numpy as np
-    from check_sealed import THRESHOLD, embedder, encode, load_test_cases, normalise
+    from check_sealed import gives_away, load_test_cases, normalise
 
-    cases = load_test_cases()
-    questions = [case["question"] for case in cases]
-    keyword_sets = [[normalise(k) for k in case.get("expected_keywords", []) if k.strip()] for case in cases]
-    model = embedder()
-    question_vectors = encode(model, questions).T
-    nearest = (encode(model, [e["instruction"] for e in examples]) @ question_vectors).max(axis=1)
+    keyword_sets = [
+        [normalise(k) for k in case.get("expected_keywords", []) if k.strip()] for case in load_test_cases()
+    ]
     inputs = [i for i, e in enumerate(examples) if e.get("input", "").strip()]
-    if inputs:
-        input_vectors = encode(model, [examples[i]["input"].strip() for i in inputs])
-        nearest[inputs] = np.maximum(nearest[inputs], (input_vectors @ question_vectors).max(axis=1))
-    verbatim = {normalise(q) for q in questions}
+    flagged = gives_away(
+        [e["instruction"] for e in examples] + [examples[i]["input"].strip() for i in inputs]
+    )
+    for offset, i in enumerate(inputs, start=len(examples)):
+        flagged[i] = flagged[i] or flagged[offset]
     keep = []
-    for example, similarity in zip(examples, nearest, strict=True):
+    for example, near in zip(examples, flagged, strict=False):
         output = normalise(example["output"])
-        if similarity >= THRESHOLD or normalise(example["instruction"]) in verbatim:
-            continue
-        if any(keywords and all(k in output for k in keywords) for keywords in keyword_sets):
+        if near or any(keywords and all(k in output for k in keywords) for keywords in keyword_sets):
             continue
         keep.append(example)
     return keep, len(examples) - len(keep)

@@ -350,16 +350,10 @@ def build() -> list[dict]:
 
 def decontaminate(rows: list[dict]) -> tuple[list[dict], int]:
     """The rows not near any sealed test question, and how many were dropped."""
-    from check_sealed import THRESHOLD, embedder, encode, load_test_cases, normalise
+    from check_sealed import gives_away
 
-    questions = [case["question"] for case in load_test_cases()]
-    model = embedder()
-    similarity = encode(model, [row["text"] for row in rows]) @ encode(model, questions).T
-    verbatim = {normalise(q) for q in questions}
     keep = [
-        row
-        for row, nearest in zip(rows, similarity.max(axis=1), strict=True)
-        if nearest < THRESHOLD and normalise(row["text"]) not in verbatim
+        row for row, near in zip(rows, gives_away([row["text"] for row in rows]), strict=True) if not near
     ]
     return keep, len(rows) - len(keep)
 
