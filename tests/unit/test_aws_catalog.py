@@ -14,12 +14,16 @@ from nanoscale.aws_catalog import action_exists, catalog, cli_command_exists, in
         ("ec2:Describe*", True),
         ("elasticloadbalancing:DescribeTargetHealth", True),
         ("lambda:InvokeFunction", True),
+        ("kms:GenerateDataKey*", True),
+        ("ssmmessages:OpenDataChannel", True),
+        ("s3:ListObjectsV2", False),  # an API operation; the permission is s3:ListBucket
+        ("logs:Tail", False),  # a CLI command, not an action
         ("ecr:PullImageFast", False),
         ("s3:ReadEverything", False),
         ("ec2:Zzz*", False),
     ],
 )
-def test_actions_against_botocore(action, exists):
+def test_actions_against_the_authorization_reference(action, exists):
     assert action_exists(action) is exists
 
 
@@ -51,9 +55,18 @@ def test_invalid_references_in_text_and_cache(tmp_path):
     assert invalid_references("see https://example.com and key: Value") == []
 
 
-def test_an_empty_cached_catalog_is_rebuilt(tmp_path):
-    import botocore
+def test_condition_keys_are_not_taken_for_actions(tmp_path):
+    policy = (
+        'Allow kms:CreateGrant when "kms:GrantIsForAWSResource": "true" and kms:ViaService is '
+        "ecr.eu-west-1.amazonaws.com, aws:SourceIp matches and ec2:ResourceTag/team is set; "
+        "s3:ListObjectsV2 is not an action."
+    )
+    assert invalid_references(policy, tmp_path) == ["s3:ListObjectsV2"]
 
-    (tmp_path / f"aws-catalog-{botocore.__version__}.json").write_text('{"iam": {}, "cli": {}}')
-    assert invalid_references("aws elbv2 describe-target-health", tmp_path) == []
-    assert "elbv2" in catalog(tmp_path)["cli"]
+
+def test_an_empty_cached_catalog_is_rebuilt(tmp_path):
+    catalog(tmp_path)
+    (cached,) = tmp_path.glob("aws-catalog-*.json")
+    cached.write_text('{"iam": {}, "conditions": {}, "cli": {}}')
+    assert invalid_references("aws elbv2 describe-target-health and iam:PassRole", tmp_path) == []
+    assert "elbv2" in catalog(tmp_path)["cli"] and "iam" in catalog(tmp_path)["iam"]
