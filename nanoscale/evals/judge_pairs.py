@@ -25,6 +25,7 @@ class Pair:
     sentence: str
     evidence: tuple[str, ...]
     supported: bool
+    question: str = ""  # the case's question: not evidence for the label (RUBRIC.md), but verify sees it
 
 
 def _pair(data: dict, where: str) -> Pair:
@@ -46,6 +47,7 @@ def _pair(data: dict, where: str) -> Pair:
         sentence=data["sentence"],
         evidence=tuple(evidence),
         supported=data["supported"],
+        question=str(data.get("question", "")),
     )
 
 

@@ -16,6 +16,7 @@ METRICS = (
     "confirm_command",
     "clarification_accuracy",
     "groundedness",
+    "groundedness_calibrated",
     "hallucination_rate",
     "invalid_aws_actions",
     "invalid_aws_unmarked",
@@ -74,12 +75,13 @@ def table(summaries: list[dict[str, Any]]) -> str:
 
 def kb_table(summaries: list[dict[str, Any]]) -> str:
     """Each system's metrics on cases the knowledge base covers and on those it does not."""
-    lines = ["| system | cases | " + " | ".join(INTERVAL_METRICS) + " |", "|---|---|" + "---|" * len(INTERVAL_METRICS)]
+    shown = (*INTERVAL_METRICS, "groundedness_calibrated")
+    lines = ["| system | cases | " + " | ".join(shown) + " |", "|---|---|" + "---|" * len(shown)]
     for summary in summaries:
         for part, label in (("in_kb", "in KB"), ("out_of_kb", "out of KB")):
             split = summary.get("by_kb", {}).get(part)
             if split:
-                cells = " | ".join(_metric_cell(split, m) for m in INTERVAL_METRICS)
+                cells = " | ".join(_metric_cell(split, m) for m in shown)
                 lines.append(f"| {summary['system']} {label} | {split['cases']} | {cells} |")
     return "\n".join(lines) if len(lines) > 2 else ""
 

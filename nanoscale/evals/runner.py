@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from tqdm import tqdm
@@ -23,6 +24,7 @@ from nanoscale.config import Settings
 from nanoscale.engine import AskResult, Engine
 from nanoscale.errors import InputError, ModelNotAvailable
 from nanoscale.evals import metrics
+from nanoscale.evals.calibrated import calibrated_groundedness, label_counts, system_kind
 from nanoscale.evals.cases import Case
 from nanoscale.evals.confirm import names_confirm_command
 from nanoscale.evals.fixtures import Worlds, fill
@@ -257,10 +259,12 @@ def run_system(
     return rows
 
 
-def aggregate(subset: list[dict[str, Any]]) -> dict[str, Any]:
-    """Means with their 95% bootstrap intervals (`intervals`), counts and latency."""
+def aggregate(subset: list[dict[str, Any]], labelled: np.ndarray | None = None) -> dict[str, Any]:
+    """Means with their 95% bootstrap intervals (`intervals`), counts and latency; with the judge's
+    counts on the labelled pairs, groundedness corrected for the judge's errors too."""
     latencies = sorted(r["latency_s"] for r in subset)
     intervals = {metric: bootstrap([r[key] for r in subset]) for metric, key in PER_CASE_KEYS.items()}
+    intervals["groundedness_calibrated"] = calibrated_groundedness([r["groundedness"] for r in subset], labelled)
     return {
         "cases": len(subset),
         **{metric: stats["mean"] if stats else None for metric, stats in intervals.items()},
@@ -273,17 +277,19 @@ def aggregate(subset: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """One system's aggregate: overall, per category, and in / out of the knowledge base."""
+def summarise(rows: list[dict[str, Any]], labelled: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """One system's aggregate: overall, per category, and in / out of the knowledge base.
+    `labelled` is `calibrated.label_counts`, for the corrected groundedness."""
+    counts = (labelled or {}).get(system_kind(rows[0]["system"])) if rows else None
     categories = sorted({r["category"] for r in rows})
     by_kb = {
         label: [r for r in rows if r.get("in_kb") is flag] for label, flag in (("in_kb", True), ("out_of_kb", False))
     }
     return {
         "system": rows[0]["system"] if rows else "",
-        **aggregate(rows),
+        **aggregate(rows, counts),
         "by_category": {c: aggregate([r for r in rows if r["category"] == c]) for c in categories},
-        "by_kb": {label: aggregate(subset) for label, subset in by_kb.items() if subset},
+        "by_kb": {label: aggregate(subset, counts) for label, subset in by_kb.items() if subset},
     }
 
 
@@ -325,7 +331,6 @@ def evaluate(
     A system whose model is missing is skipped when others can still be compared; alone, it fails.
     """
     rows: list[dict[str, Any]] = []
-    summaries: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
     for system in systems:
         try:
@@ -336,9 +341,11 @@ def evaluate(
             skipped[system] = str(exc)
             continue
         rows.extend(system_rows)
-        summaries.append(summarise(system_rows))
-    if not summaries:
+    if not rows:
         raise InputError("no system could be evaluated")
+    labelled = label_counts(settings) if any(r["groundedness"] is not None for r in rows) else None
+    systems_run = list(dict.fromkeys(r["system"] for r in rows))
+    summaries = [summarise([r for r in rows if r["system"] == name], labelled) for name in systems_run]
     written = write_run(out, rows, summaries, cases_label)
     record(settings.evals_db, out.name, summaries, cases_label)
     return EvalRun(summaries, written, skipped)

@@ -52,3 +52,7 @@ def test_five_cases_on_the_default_model(project_kb, tmp_path: Path):
     assert all(r["answer"].strip() for r in rows)
     assert summary["clarification_accuracy"] >= 0.8
     assert (out / "report.md").is_file() and (out / "metrics.png").is_file()
+    # verify's judge corrected by its error rates on the hand-labelled rag sentences
+    calibrated = summary["intervals"]["groundedness_calibrated"]
+    assert calibrated["labelled_cases"] > 40 and 0.0 <= calibrated["low"] <= calibrated["high"] <= 1.0
+    assert "groundedness_calibrated" in (out / "report.md").read_text()

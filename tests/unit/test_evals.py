@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langgraph.checkpoint.memory import InMemorySaver
@@ -178,3 +179,22 @@ def test_signals_system_plays_clarification_turns_without_a_model(settings):
     assert row["clarification_correct"] and row["keyword_coverage"] is None and row["hallucinated"] is None
     declined = play_signals(Case("f", "aws", "EC2 cannot pull image from ECR", [], ["region"]), settings)
     assert declined.asked == ["region"]  # "I don't know" ends the questions, it is never asked twice
+
+
+def test_summaries_report_groundedness_calibrated_by_the_labelled_judge():
+    from nanoscale.evals.runner import Played
+
+    rows = [
+        score(Case(str(i), "aws", "q", ["ecr"], [], in_kb=i % 2 == 0), Played("ecr.", [], 3 + i % 2, 1, [], 1), "rag@m", 1.0, 1)
+        for i in range(6)
+    ]
+    lenient = np.tile([9, 10, 5, 10], (20, 1)).astype(float)  # passes 90% / rejects 50%
+    summary = summarise(rows, {"rag": lenient})
+    observed = summary["groundedness"]
+    assert 0.7 < observed < 0.85
+    assert np.isclose(summary["groundedness_calibrated"], (observed - 0.5) / 0.4)
+    assert summary["groundedness_calibrated"] < observed
+    assert summary["by_kb"]["in_kb"]["intervals"]["groundedness_calibrated"] is not None
+    assert "groundedness_calibrated" in table([summary]) and "groundedness_calibrated" in kb_table([summary])
+    assert summarise(rows)["groundedness_calibrated"] is None  # no labelled judge, no claim
+    assert summarise(rows, {"base": lenient})["groundedness_calibrated"] is None  # no rag labels

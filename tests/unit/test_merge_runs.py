@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nanoscale.evals.report import read_results
@@ -20,12 +21,15 @@ def _piece(folder: Path, rows: list[dict]) -> Path:
     return folder
 
 
-def test_joined_pieces_summarise_like_the_whole_run(tmp_path):
+def test_joined_pieces_summarise_like_the_whole_run(tmp_path, monkeypatch):
+    labelled = {"rag": np.tile([9, 10, 5, 10], (20, 1)).astype(float)}  # the judge's counts, no model
+    monkeypatch.setattr("scripts.merge_runs.label_counts", lambda settings: labelled)
     rows = read_results(STORED)
     first, second = _piece(tmp_path / "a", rows[:40]), _piece(tmp_path / "b", rows[40:])
     assert main([str(tmp_path / "joined"), str(first), str(second), "--cases", "dev pieces"]) == 0
     joined = json.loads((tmp_path / "joined" / "summary.json").read_text())
-    assert joined == json.loads(json.dumps([summarise(rows)]))
+    assert joined == json.loads(json.dumps([summarise(rows, labelled)]))
+    assert joined[0]["groundedness_calibrated"] is not None
     assert "Cases: `dev pieces`, 92 per system" in (tmp_path / "joined" / "report.md").read_text()
 
 
