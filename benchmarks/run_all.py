@@ -34,6 +34,9 @@ STEPS: dict[str, list[str]] = {
     "llama_builds": ["llama_builds.py", "--runs", "3"],
     "gpu": ["gpu.py"],
 }
+# --smoke: each script's own --smoke, plus these arguments (the awsdocs guide costs the retrieval
+# smoke two more minutes of embedding and exercises no code the project corpus does not).
+SMOKE_EXTRA: dict[str, list[str]] = {"retrieval": ["--corpus", "project", "--repeats", "1"]}
 # Measured only on a CUDA GPU (skipped, with the reason recorded, elsewhere); their --smoke runs anywhere.
 NEEDS_CUDA = {"gpu"}
 
@@ -64,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     steps = {name: STEPS[name] for name in args.only} if args.only else dict(STEPS)
     if args.smoke:
-        steps = {name: [command[0], "--smoke"] for name, command in steps.items()}
+        steps = {name: [command[0], "--smoke", *SMOKE_EXTRA.get(name, [])] for name, command in steps.items()}
     if args.results:
         steps = {
             name: [*command, "--out", str(Path(args.results) / f"{name}.json")]

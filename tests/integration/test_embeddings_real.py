@@ -11,17 +11,18 @@ from nanoscale.embeddings import OnnxEmbeddings, exported
 from nanoscale.evals.cases import load_cases
 from nanoscale.models import embedding_model_path
 from nanoscale.retrievers.loaders import discover, read_pages
-from tests.integration.conftest import REPO, run_cli
+from tests.integration.conftest import REPO, TEST_DATA, run_cli
 
 
-def test_onnx_vectors_and_rankings_match_torch(tmp_path):
+def test_onnx_vectors_and_rankings_match_torch():
     from langchain_huggingface import HuggingFaceEmbeddings
 
     from nanoscale.config import Settings
 
-    settings = Settings(data_dir=tmp_path)
+    settings = Settings(data_dir=TEST_DATA)
     folder = embedding_model_path(settings)
-    onnx = OnnxEmbeddings(exported(folder, tmp_path / "onnx"), folder)
+    # the suite's own export (made once, as `ask` makes it): a fresh one is test_first_run_real's
+    onnx = OnnxEmbeddings(exported(folder, settings.models_dir / "embeddings"), folder)
     torch = HuggingFaceEmbeddings(
         model_name=str(folder),
         model_kwargs={"device": "cpu", "local_files_only": True},
