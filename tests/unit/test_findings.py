@@ -105,6 +105,9 @@ def test_closest_valid_names():
     assert closest_valid("aws ecr get-repositories") == "aws ecr describe-repositories"
     assert closest_valid("ecr:GetRepositories") == "ecr:DescribeRepositories"
     assert closest_valid("aws ecr delete-image") == "aws ecr batch-delete-image"
+    # an API operation is authorised by an action of another name (the reference's API page says so)
+    assert closest_valid("s3:ListObjectsV2") == "s3:ListBucket"
+    assert closest_valid("lambda:Invoke") == "lambda:InvokeFunction"
 
 
 def _state(answer: str, revisions: int) -> dict:
