@@ -19,7 +19,7 @@ from nanoscale import llama_build
 from nanoscale.config import Settings
 
 PACKAGES = ("torch", "transformers", "llama-cpp-python", "onnxruntime", "sentence-transformers", "faiss-cpu",
-            "langchain-core", "langgraph")
+            "langchain-core", "langgraph", "botocore", "policy-sentry")  # the last two: the AWS name check
 MIN_FREE_BYTES = 3 * 1024**3  # the default model assembles to 1.1 GB; a tuned one needs more
 
 
