@@ -207,7 +207,7 @@ def closest_valid(reference: str, cache_dir: Path | None = None) -> str | None:
     actions = _actions(cache_dir).get(prefix.lower())
     if not actions or not operation:
         return None
-    granted = sorted(data.get("operations", {}).get(reference.lower(), ()))
+    granted = sorted(data["operations"].get(reference.lower(), ()))
     if granted:  # an API operation named as if it were an action: the action that authorises it
         return f"{prefix}:{granted[0]}"
     kebab = {_kebab(name): name for name in actions.values()}

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nanoscale.config import Settings  # noqa: E402
+from nanoscale.errors import NanoscaleError  # noqa: E402
 from nanoscale.evals.cases import Case, load_cases  # noqa: E402
 from nanoscale.evals.metrics import keywords_found  # noqa: E402
 from nanoscale.models import load_embeddings  # noqa: E402
@@ -58,13 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if any("test" in path.parts for path in args.cases):
         raise SystemExit("error: the sealed test set is not for tuning retrieval; use dev cases")
-    settings = Settings.load()
-    searcher = open_searcher(settings, load_embeddings(settings), [settings.retrieval.default_kb])
+    try:  # every case file is read before any model loads: a bad one costs nothing
+        case_sets = {path.name: load_cases(path) for path in args.cases}
+        settings = Settings.load()
+        searcher = open_searcher(settings, load_embeddings(settings), [settings.retrieval.default_kb])
+    except NanoscaleError as error:
+        raise SystemExit(f"error: {error}") from None
     if args.lexical_weight is not None:
         searcher.settings = replace(searcher.settings, lexical_weight=args.lexical_weight)
-    for path in args.cases:
-        value = coverage(searcher, load_cases(path), settings.retrieval.k)
-        print(f"{path.name}: context keyword coverage {value:.3f}")
+    for name, cases in case_sets.items():
+        print(f"{name}: context keyword coverage {coverage(searcher, cases, settings.retrieval.k):.3f}")
     return 0
 
 

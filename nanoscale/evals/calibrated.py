@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nanoscale.evals.intervals import RESAMPLES, SEED
+from nanoscale.evals.judge_calibration import counts_by_case, predict, score_pairs
 
 if TYPE_CHECKING:
     from nanoscale.config import Settings
@@ -40,12 +41,16 @@ MIN_INFORMEDNESS = 0.15
 def judge_counts(case_ids: Sequence[str], truth: np.ndarray, passed: np.ndarray) -> np.ndarray:
     """(cases, 4) per labelled case: supported sentences passed, supported sentences, unsupported
     sentences rejected, unsupported sentences. Cases are the unit the interval resamples."""
-    cases = sorted(set(case_ids))
-    row = {case: i for i, case in enumerate(cases)}
-    counts = np.zeros((len(cases), 4))
-    for case, label, verdict in zip(case_ids, truth, passed, strict=True):
-        counts[row[case]] += (label and verdict, label, not label and not verdict, not label)
-    return counts
+    supported = counts_by_case(case_ids, truth, passed, positive=True)  # tp, fp, fn
+    unsupported = counts_by_case(case_ids, truth, passed, positive=False)
+    return np.column_stack(
+        [
+            supported[:, 0],
+            supported[:, 0] + supported[:, 2],
+            unsupported[:, 0],
+            unsupported[:, 0] + unsupported[:, 2],
+        ]
+    )
 
 
 def corrected(observed: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -75,6 +80,8 @@ def calibrated_groundedness(
     judged = counts[rng.integers(0, len(counts), size=(resamples, len(counts)))].sum(axis=1)
     values = corrected(observed, judged)
     values = values[~np.isnan(values)]
+    if values.size == 0:  # no resample left the judge far enough from chance
+        return None
     low, high = np.percentile(values, [2.5, 97.5])
     return {
         "mean": value,
@@ -98,7 +105,6 @@ def label_counts(settings: Settings) -> dict[str, np.ndarray] | None:
     The judge sees each pair's evidence plus the case's question, as it does in the graph and the
     eval (`verify.evidence_of`), while the label says whether the evidence alone supports the
     sentence: a sentence that only restates the question is a pass the label calls wrong."""
-    from nanoscale.evals.judge_calibration import predict, score_pairs
     from nanoscale.evals.judge_pairs import load_pairs
     from nanoscale.retrievers.ingest import embedding_id
 
@@ -116,9 +122,11 @@ def label_counts(settings: Settings) -> dict[str, np.ndarray] | None:
         ]
     )
     cache = Path(settings.cache_dir) / f"judge-counts-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
-    if cache.is_file():
+    try:
         stored = json.loads(cache.read_text(encoding="utf-8"))
         return {kind: np.array(rows, dtype=float).reshape(-1, 4) for kind, rows in stored.items()}
+    except (OSError, ValueError, AttributeError):
+        pass  # not cached yet, or a damaged file: computed again below
     from nanoscale.models import load_embeddings
 
     pairs = [replace(pair, evidence=(*pair.evidence, pair.question)) for pair in load_pairs(path)]

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import numpy as np
 
 from nanoscale.evals.calibrated import calibrated_groundedness, corrected, judge_counts, system_kind
@@ -38,3 +40,24 @@ def test_interval_carries_the_judges_uncertainty():
     assert calibrated_groundedness(shares, None) is None
     assert calibrated_groundedness([None, None], _counts(0.9, 0.5)) is None
     assert calibrated_groundedness(shares, _counts(0.5, 0.5)) is None
+
+
+def test_a_damaged_cache_is_computed_again(tmp_path, monkeypatch):
+    from nanoscale.config import Settings
+    from nanoscale.evals import calibrated
+
+    settings = Settings(data_dir=tmp_path)
+    monkeypatch.setattr(calibrated, "score_pairs", lambda pairs, embed, progress: _scores(pairs))
+    monkeypatch.setattr(
+        "nanoscale.models.load_embeddings", lambda settings: SimpleNamespace(embed_documents=None)
+    )
+    first = calibrated.label_counts(settings)
+    (cached,) = (tmp_path / "cache").glob("judge-counts-*.json")
+    cached.write_text("{not json")
+    again = calibrated.label_counts(settings)
+    assert set(again) == set(first) and all((again[k] == first[k]).all() for k in first)
+
+
+def _scores(pairs):
+    """Every sentence scored as fully similar: the judge passes everything."""
+    return {key: np.ones(len(pairs)) for key in ("similarity", "plain", "negation")}
