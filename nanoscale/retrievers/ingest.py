@@ -7,6 +7,7 @@ and the store swaps versions atomically, so an interrupted ingest leaves the old
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,12 +167,17 @@ def ingest_paths(
     rebuild: bool = False,
     progress: bool = True,
 ) -> IngestReport:
-    """`ingest` with the configured embedding model, into `kb` (default: the settings' default KB)."""
+    """`ingest` with the configured embedding model, into `kb` (default: the settings' default KB).
+
+    The model loads on the first text to embed: a run where nothing is new (or nothing can be
+    read) answers in a second instead of after a model load or an ONNX export."""
     from nanoscale.models import EMBEDDING_DIM, load_embeddings
 
-    embeddings = load_embeddings(settings)
+    model = functools.cache(lambda: load_embeddings(settings))
     name = kb or settings.retrieval.default_kb
-    return ingest(paths, name, settings, embeddings.embed_documents, EMBEDDING_DIM, rebuild, progress)
+    return ingest(
+        paths, name, settings, lambda texts: model().embed_documents(texts), EMBEDDING_DIM, rebuild, progress
+    )
 
 
 def _source_key(file: SourceFile, kb: KnowledgeBase) -> str:

@@ -58,7 +58,13 @@ def test_missing_logs_file_and_empty_question(tmp_path, capsys):
     assert "give a question" in capsys.readouterr().err
 
 
-def test_ingest_nothing_exits_non_zero(tmp_path, capsys):
+def test_ingest_nothing_exits_non_zero_without_loading_a_model(tmp_path, capsys, monkeypatch):
+    import nanoscale.models
+
+    def no_model(settings):
+        raise AssertionError("the embedding model was loaded with nothing to embed")
+
+    monkeypatch.setattr(nanoscale.models, "load_embeddings", no_model)
     assert main(["ingest", "--data-dir", str(tmp_path), str(tmp_path / "missing")]) == 2
     assert "nothing could be ingested" in capsys.readouterr().err
 
