@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml Makefile nanoscale/llama_build.py
 	$(PIP) install -q --upgrade pip
 	# torch first, pinned: this takes the CPU wheel on disk instead of a multi-GB CUDA build
 	$(PIP) install -q torch==$(TORCH_VERSION)
-	# llama-cpp-python compiles from source (about 3-7 minutes on 2 cores); the wheel is kept
+	# llama-cpp-python compiles from source (about 5-9 minutes on 2 cores); the wheel is kept
 	$(LLAMA_BUILD) install --python $(PY) --version $(LLAMA_VERSION) --cache $(LLAMA_CACHE)
 	$(PIP) install -q -e '.[dev]'
 	$(LLAMA_BUILD) verify --python $(PY) --version $(LLAMA_VERSION) --cache $(LLAMA_CACHE)

@@ -41,6 +41,9 @@ X86_OPTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 # Options that only make sense on top of another one.
 X86_REQUIRES = {name: "GGML_AVX512" for name in ("GGML_AVX512_VBMI", "GGML_AVX512_VNNI", "GGML_AVX512_BF16")}
+# Package options beside the instruction sets: the project never loads llama-cpp-python's
+# multimodal library (mtmd, imported only by its vision chat handlers), so it is not compiled.
+WHEEL_OPTIONS = ("-DLLAVA_BUILD=OFF",)
 # The fallback after a crash: the AVX2 generation (Haswell, 2013) or plain x86-64.
 X86_CONSERVATIVE = ("GGML_SSE42", "GGML_AVX", "GGML_AVX2", "GGML_FMA", "GGML_F16C")
 ALWAYS_OFF = ("GGML_NATIVE", "GGML_AMX_TILE", "GGML_AMX_INT8", "GGML_AMX_BF16")
@@ -144,12 +147,13 @@ def _venv_of(python: str) -> Path:
 
 def build_wheel(python: str, version: str, args: list[str], cache: Path) -> Path:
     """The wheel for this option set, compiled once and then taken from the cache."""
-    folder = cache / cache_key(version, args)
+    options = [*args, *WHEEL_OPTIONS]
+    folder = cache / cache_key(version, options)
     wheels = sorted(folder.glob(f"llama_cpp_python-{version}-*.whl"))
     if not wheels:
         print(f"llama.cpp: building llama-cpp-python {version} for {variant_name(args)} "
-              f"(3-7 minutes on 2 cores); the wheel is kept in {folder}", flush=True)
-        env = {**os.environ, "CMAKE_ARGS": " ".join(args)}
+              f"(5-9 minutes on 2 cores); the wheel is kept in {folder}", flush=True)
+        env = {**os.environ, "CMAKE_ARGS": " ".join(options)}
         subprocess.run(
             [python, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "-w", str(folder),
              f"llama-cpp-python=={version}"],

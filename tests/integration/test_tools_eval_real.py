@@ -1,6 +1,8 @@
 """The tool eval set (`data/eval/tools`) end to end on SmolLM2: moto's server, a local HTTP server
 and log files as fixtures, the checks running against them, the findings metrics in the report.
-All 26 cases run here (plumbing); answer quality is measured on the default model (README)."""
+All 26 cases run here (plumbing: the findings come from the checks, not from the model, so a
+small context and a short answer keep the prompt cheap); answer quality is measured on the
+default model (README)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ def test_tool_cases_run_against_their_fixtures(project_kb, tmp_path: Path):
         "--out",
         str(out),
         timeout=1800,
+        NANOSCALE_RETRIEVAL_CONTEXT_TOKENS="96",
+        NANOSCALE_MODEL_MAX_NEW_TOKENS="24",
     )
     assert done.returncode == 0, done.stderr[-2000:]
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]

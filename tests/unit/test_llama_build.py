@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,20 @@ def test_smoke_reports_the_signal_that_killed_the_child(monkeypatch) -> None:
     monkeypatch.setattr(lb, "smoke_model", lambda python: "model.gguf")
     monkeypatch.setattr(lb, "smoke_code", lambda path: "import os, signal; os.kill(os.getpid(), signal.SIGILL)")
     assert lb.smoke(sys.executable) == (False, "killed by signal 4")
+
+
+def test_the_wheel_is_built_without_the_multimodal_library(tmp_path, monkeypatch) -> None:
+    """mtmd is never loaded here; compiling it cost minutes of every fresh setup."""
+    seen: dict[str, str] = {}
+
+    def fake_pip_wheel(command, check, env):
+        seen["CMAKE_ARGS"] = env["CMAKE_ARGS"]
+        folder = Path(command[command.index("-w") + 1])
+        folder.mkdir(parents=True)
+        (folder / "llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl").write_bytes(b"")
+
+    monkeypatch.setattr(lb.subprocess, "run", fake_pip_wheel)
+    args = lb.cmake_args(lb.cpu_flags("flags : sse4_2 avx avx2 fma f16c"), "x86_64")
+    wheel = lb.build_wheel("python", "0.3.36", args, tmp_path)
+    assert "-DLLAVA_BUILD=OFF" in seen["CMAKE_ARGS"].split() and "-DGGML_AVX2=ON" in seen["CMAKE_ARGS"].split()
+    assert lb.build_wheel("python", "0.3.36", args, tmp_path) == wheel  # cached: pip is not run again
