@@ -38,7 +38,8 @@ class Check:
         return f"{status} {self.name}: {self.detail}" + ("" if self.ok or not self.fix else f" -> {self.fix}")
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's marketing name (results say which machine measured them)."""
     try:
         for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
             if line.split(":")[0].strip() in ("model name", "Model", "CPU part"):
@@ -51,7 +52,7 @@ def _cpu_model() -> str:
 def cpu_check() -> Check:
     flags, machine = llama_build.this_cpu()
     units = llama_build.variant_name(llama_build.cmake_args(flags, machine))
-    return Check("cpu", True, f"{_cpu_model()} ({machine}, {units} available)")
+    return Check("cpu", True, f"{cpu_model()} ({machine}, {units} available)")
 
 
 def llama_build_check() -> Check:

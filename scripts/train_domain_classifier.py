@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_phrasings import decontaminate, read_handwritten  # noqa: E402
 from train_slot_classifier import PHRASINGS, PROBE_SET, SEED, fit, hashed_matrix  # noqa: E402
 
+from nanoscale.doctor import cpu_model  # noqa: E402
 from nanoscale.signals.classifier import N_FEATURES  # noqa: E402
 from nanoscale.signals.domain import MODEL_PATH, DomainModel  # noqa: E402
 
@@ -142,7 +143,7 @@ def write_results(results: dict, c: float, threshold: float, counts: Counter) ->
         "# Domain classifier: measured",
         "",
         "Written by `PYTHONPATH=. python scripts/train_domain_classifier.py` (seeded). Machine:",
-        f"{os.cpu_count()}-core Intel Xeon, CPU only, Python {platform.python_version()}.",
+        f"{os.cpu_count()}-core {cpu_model()}, CPU only, Python {platform.python_version()}.",
         "",
         "The domain picks the tool of the read-only check an answer ends with (`nanoscale/commands.py`).",
         "Model: one-vs-rest logistic regressions over the slot classifier's features (hashed n-grams",

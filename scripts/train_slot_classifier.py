@@ -34,6 +34,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import KFold
 
+from nanoscale.doctor import cpu_model
 from nanoscale.signals import classifier
 from nanoscale.signals.classifier import N_FEATURES, SLOTS
 
@@ -401,7 +402,7 @@ def write_results(
         "# Slot classifier: measured comparison",
         "",
         "Written by `PYTHONPATH=. python scripts/train_slot_classifier.py` (seeded; numbers below are",
-        f"from its last run). Machine: {os.cpu_count()}-core Intel Xeon, CPU only, Python "
+        f"from its last run). Machine: {os.cpu_count()}-core {cpu_model()}, CPU only, Python "
         f"{platform.python_version()}.",
         "",
         f"Data: `data/signals/phrasings.jsonl`, {len(rows)} messages (rubric in `README.md`); dev check:",
