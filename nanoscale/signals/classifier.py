@@ -3,8 +3,9 @@
 The decision runs before any answer is generated and a cold CLI must make it fast, so inference
 is numpy only: a logistic regression per slot over hashed word 1-2-grams, character 3-5-grams
 and, when the model was trained with them (its `use_rules` flag), a few rule detectors (region
-present, error text present, AWS service named, HTTP status, Kubernetes event reason). Hashing uses zlib.crc32, never Python's salted hash(), so training
-(scripts/train_slot_classifier.py) and inference see the same feature indices.
+present, error text present, AWS service named, HTTP status, Kubernetes event reason). Hashing
+uses zlib.crc32, never Python's salted hash(), so training (scripts/train_slot_classifier.py) and
+inference see the same feature indices.
 
 The model only says which slots are *needed*; a slot whose value the message already states
 (found by the rule extractors) is never asked: `needed_slots = needed - present`.
