@@ -68,10 +68,10 @@ def time_queries(search, questions: list[dict], repeats: int) -> dict:
     return {"p50_ms": percentile(timings, 50), "p95_ms": percentile(timings, 95), "samples": len(timings)}
 
 
-def run_ours(root: Path, questions: list[dict], embeddings, repeats: int) -> dict:
+def run_ours(roots: list[Path], questions: list[dict], embeddings, repeats: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.load(overrides={"data_dir": tmp}, env={})
-        report = ingest([root], "bench", settings, embeddings.embed_documents, EMBEDDING_DIM, progress=True)
+        report = ingest(roots, "bench", settings, embeddings.embed_documents, EMBEDDING_DIM, progress=True)
         files = len(report.added)
         searcher = open_searcher(settings, embeddings, ["bench"])
 
@@ -90,7 +90,7 @@ def run_ours(root: Path, questions: list[dict], embeddings, repeats: int) -> dic
         }
 
 
-def run_anchor(root: Path, questions: list[dict], embeddings, repeats: int) -> dict:
+def run_anchor(roots: list[Path], questions: list[dict], embeddings, repeats: int) -> dict:
     """The plain recipe: recursive 1,000/100 chunks of raw text, MiniLM, FAISS flat."""
     import faiss
     from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -98,7 +98,7 @@ def run_anchor(root: Path, questions: list[dict], embeddings, repeats: int) -> d
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=100)
     start = time.perf_counter()
-    files, _ = discover([root])
+    files, _ = discover(roots)
     texts, sources = [], []
     for file in files:
         try:
@@ -144,7 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         default="project",
         help="run the plain-RAG anchor too (the full awsdocs anchor takes ~12 min on 2 cores)",
     )
-    parser.add_argument("--smoke", action="store_true", help="awsdocs: only the ECR guide and its questions")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="awsdocs: only the ECR guide and its questions; project: only the files the questions name",
+    )
     parser.add_argument("--repeats", type=int, default=5, help="query timing repeats (default 5)")
     parser.add_argument("--out", help="result file (default benchmarks/results/retrieval-<time>.json)")
     args = parser.parse_args(argv)
@@ -154,9 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(torch.get_num_threads())
     settings = Settings.load(env={})
     embeddings = load_embeddings(settings)
-    settings.retrieval.embedding_dtype = "float32"
-    settings.retrieval.embedding_backend = "torch"
-    plain_embeddings = load_embeddings(settings)  # the anchor is the plain fp32 sentence-transformers recipe
+    plain_embeddings = None
+    if args.anchor != "none":  # the anchor is the plain fp32 sentence-transformers recipe
+        settings.retrieval.embedding_dtype = "float32"
+        settings.retrieval.embedding_backend = "torch"
+        plain_embeddings = load_embeddings(settings)
     results: dict = {
         "settings": {
             "smoke": args.smoke,
@@ -173,14 +179,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipping {name}: {root} not found")
             continue
         questions = load_questions(question_file, "ecr/" if args.smoke and name == "awsdocs" else None)
+        roots = [root]
         if args.smoke and name == "awsdocs":
-            root = root / "ecr"
+            roots = [root / "ecr"]
             questions = [
                 {**q, "expected": [e.removeprefix("ecr/") for e in q["expected"]]} for q in questions
             ]
-        entry = {"ours": run_ours(root, questions, embeddings, args.repeats)}
+        elif args.smoke:  # a file's source is its name when it is ingested on its own
+            roots = [root / name for name in sorted({e for q in questions for e in q["expected"]})]
+        entry = {"ours": run_ours(roots, questions, embeddings, args.repeats)}
         if args.anchor == "all" or (args.anchor == "project" and name == "project"):
-            entry["anchor"] = run_anchor(root, questions, plain_embeddings, args.repeats)
+            entry["anchor"] = run_anchor(roots, questions, plain_embeddings, args.repeats)
         results["corpora"][name] = entry
     path = write_result("retrieval", results, args.out)
     print(

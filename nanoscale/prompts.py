@@ -147,12 +147,22 @@ def build_messages(
             cost = count(block)
         observed.append(block)
         remaining -= cost
-    budget = min(context_budget, remaining)
+    blocks, used = fit_blocks(documents, count, min(context_budget, remaining))
+    context = "\n\n".join(blocks) if blocks else NO_CONTEXT
+    if observed:
+        context += "\n\nTool observations:\n" + "\n".join(observed)
+    return [SystemMessage(SYSTEM_PROMPT), HumanMessage(user_prompt(context, sections, tail))], used
+
+
+def fit_blocks(
+    documents: list[dict[str, Any]], count: TokenCounter, budget: int
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The numbered context blocks that fit `budget` tokens, best-ranked first, and their documents:
+    a block that does not fit ends the context, except the first, which is cut to fit."""
     used: list[dict[str, Any]] = []
     blocks: list[str] = []
     for document in documents:
-        number = len(used) + 1
-        block = format_block(number, document, redact(document["text"]))
+        block = format_block(len(used) + 1, document, redact(document["text"]))
         cost = count(block) + 1
         if cost > budget:
             if not used and budget > 48:
@@ -162,11 +172,7 @@ def build_messages(
         blocks.append(block)
         used.append(document)
         budget -= cost
-
-    context = "\n\n".join(blocks) if blocks else NO_CONTEXT
-    if observed:
-        context += "\n\nTool observations:\n" + "\n".join(observed)
-    return [SystemMessage(SYSTEM_PROMPT), HumanMessage(user_prompt(context, sections, tail))], used
+    return blocks, used
 
 
 def user_prompt(context: str | None, sections: list[str], tail: str) -> str:

@@ -2,7 +2,9 @@
 
 `base` is the model alone (no retrieval, no signals); `rag` is the full graph; `tuned` is the full
 graph on the merged LoRA model; `signals` plays only the clarification turns (no model, seconds
-for hundreds of cases), to measure the slot decision. Conversations are played as design.md says: ask, record what
+for hundreds of cases), to measure the slot decision; `context` plays them too and scores the
+context the answer step would be given in place of an answer (no model runs): the most of a case's
+keywords an answer could copy, to measure knowledge-base and retrieval changes in seconds. Conversations are played as design.md says: ask, record what
 the system asked for, resume with the case's answers ("I don't know" for a slot with none), at
 most 3 clarification turns, then score the final answer.
 """
@@ -32,11 +34,13 @@ from nanoscale.evals.intervals import bootstrap
 from nanoscale.evals.report import PER_CASE_KEYS, record, write_run
 from nanoscale.grounding import judge, split_sentences
 from nanoscale.nodes.clarify import apply_reply
+from nanoscale.nodes.retrieve import retrieve
 from nanoscale.nodes.signals import begin, signals
+from nanoscale.prompts import fit_blocks
 from nanoscale.resources import Resources
 from nanoscale.tools.findings import split_block
 
-SYSTEMS = ("base", "rag", "tuned", "signals")
+SYSTEMS = ("base", "rag", "tuned", "signals", "context")
 BASE_PROMPT = "You are a DevOps troubleshooting assistant. Answer the question concisely and concretely."
 MAX_TURNS = 3
 
@@ -52,6 +56,7 @@ class Played:
     invalid: list[str]
     turns: int
     answered: bool = True  # False for the signals-only system: no answer to score
+    judged: bool = True  # False where no answer was judged for support (signals, context)
     unsupported_sentences: list[str] = field(default_factory=list)
     sources: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
@@ -105,18 +110,36 @@ def play_graph(engine: Engine, case: Case) -> Played:
     )
 
 
-def play_signals(case: Case, settings: Settings) -> Played:
-    """The clarification turns alone, through the graph's own signals and clarify functions."""
+def signal_turns(case: Case, settings: Settings) -> tuple[dict[str, Any], list[str]]:
+    """The clarification turns alone, through the graph's own signals and clarify functions: the
+    state they end in (the slots the user gave) and every slot asked for."""
     state: dict[str, Any] = {**begin({}), "question": case.question, "slots": {}}
     asked: list[str] = []
     while True:
         state.update(signals(state, settings=settings.graph))
         if not state["pending"]:
-            break
+            return state, asked
         asked.extend(s for s in state["pending"] if s not in asked)
         reply = reply_for(state["pending"], case)
         state.update(apply_reply(state, state["pending"], reply, settings.graph))
-    return Played("", asked, 0, 0, [], state["turns"], answered=False)
+
+
+def play_signals(case: Case, settings: Settings) -> Played:
+    state, asked = signal_turns(case, settings)
+    return Played("", asked, 0, 0, [], state["turns"], answered=False, judged=False)
+
+
+def play_context(resources: Resources, settings: Settings, case: Case) -> Played:
+    """The clarification turns, then the context blocks the answer step would be given (the same
+    search and token budget), scored in place of an answer."""
+    state, asked = signal_turns(case, settings)
+    documents = retrieve(state, {}, retriever=resources.retriever)["documents"]
+    blocks, used = fit_blocks(documents, resources.count_tokens, settings.retrieval.context_tokens)
+    keys = ("kb", "source", "section", "score")
+    sources = [{"n": n, **{key: doc.get(key) for key in keys}} for n, doc in enumerate(used, start=1)]
+    context = "\n\n".join(blocks)
+    turn = {"user": case.question, "status": "context", "text": context, "asked": asked, "trace_id": ""}
+    return Played(context, asked, 0, 0, [], state["turns"], judged=False, sources=sources, log=[turn])
 
 
 def play_tool_case(engine: Engine, case: Case, worlds: Worlds) -> tuple[Case, Played]:
@@ -203,7 +226,7 @@ def score(case: Case, played: Played, system: str, latency: float, tokens: int) 
         "slot_precision": clarification["precision"],
         "slot_recall": clarification["recall"],
         "groundedness": metrics.groundedness(played.supported, played.unsupported),
-        "hallucinated": played.unsupported > 0 if played.answered else None,
+        "hallucinated": played.unsupported > 0 if played.judged else None,
         "invalid_aws_actions": played.invalid,
         # invented names the reader would take for real: not struck through by the verify step
         "invalid_unmarked": metrics.unmarked_names(played.answer, played.invalid),
@@ -228,7 +251,7 @@ def run_system(
     name = label(system, settings)
     if system == "signals":
         return [score(case, play_signals(case, settings), "signals", 0.0, 0) for case in cases]
-    if system == "base":
+    if system in ("base", "context"):  # no graph: the model (base) or its tokenizer (context)
         from nanoscale.models import load_chat_model, load_embeddings
         from nanoscale.resources import token_counter
         from nanoscale.retrievers.retriever import KnowledgeBaseRetriever
@@ -246,7 +269,9 @@ def run_system(
     try:
         for case in tqdm(cases, desc=name, unit="case", disable=not progress):
             started = time.perf_counter()
-            if engine is None:
+            if system == "context":
+                played = play_context(resources, settings, case)
+            elif engine is None:
                 played = play_base(resources, settings, case)
             elif case.tool_fixture:
                 case, played = play_tool_case(engine, case, worlds)

@@ -10,7 +10,7 @@ from nanoscale.errors import InputError
 from nanoscale.evals import metrics
 from nanoscale.evals.cases import Case, load_cases
 from nanoscale.evals.report import category_table, history, kb_table, paired_table, record, table, write_run
-from nanoscale.evals.runner import play_graph, play_signals, reply_for, score, summarise
+from nanoscale.evals.runner import play_context, play_graph, play_signals, reply_for, score, summarise
 from nanoscale.resources import Resources
 from tests.conftest import REPO, fake_vector
 
@@ -179,6 +179,36 @@ def test_signals_system_plays_clarification_turns_without_a_model(settings):
     assert row["clarification_correct"] and row["keyword_coverage"] is None and row["hallucinated"] is None
     declined = play_signals(Case("f", "aws", "EC2 cannot pull image from ECR", [], ["region"]), settings)
     assert declined.asked == ["region"]  # "I don't know" ends the questions, it is never asked twice
+
+
+def test_context_system_scores_the_blocks_the_answer_step_would_be_given(settings):
+    """Why: a knowledge-base change is measured in seconds only if this is the answer step's context."""
+    from langchain_core.documents import Document
+    from langchain_core.retrievers import BaseRetriever
+
+    class Recorder(BaseRetriever):
+        queries: list[str] = []
+
+        def _get_relevant_documents(self, query, *, run_manager):
+            self.queries.append(query)
+            meta = {"kb": "default", "score": 0.9, "title": "ECR"}
+            return [
+                Document("Attach AmazonEC2ContainerRegistryReadOnly to the role.", metadata={**meta, "source": "a.md", "section": "Pull"}),
+                Document("Check the VPC endpoint policy " * 20, metadata={**meta, "source": "b.md", "section": "VPC"}),
+            ]
+
+    retriever = Recorder()
+    resources = Resources(FakeListChatModel(responses=[]), retriever, lambda texts: [], lambda text: len(text.split()))
+    settings.retrieval.context_tokens = 40
+    case = Case("e", "aws", "EC2 cannot pull image from ECR", ["AmazonEC2ContainerRegistryReadOnly", "endpoint policy"],
+                ["region"], {"region": "eu-west-1"})
+    played = play_context(resources, settings, case)
+    assert played.asked == ["region"] and retriever.queries == ["EC2 cannot pull image from ECR"]
+    assert played.answer.startswith("[1] (a.md > Pull)") and "VPC" not in played.answer  # the budget holds one
+    assert [s["source"] for s in played.sources] == ["a.md"]
+    row = score(case, played, "context@m", 0.0, 0)
+    assert row["keyword_coverage"] == 0.5 and row["keywords_missed"] == ["endpoint policy"]
+    assert row["groundedness"] is None and row["hallucinated"] is None and row["clarification_correct"]
 
 
 def test_summaries_report_groundedness_calibrated_by_the_labelled_judge():
