@@ -20,7 +20,7 @@ def test_five_cases_on_the_default_model(project_kb, tmp_path: Path):
     env = {
         **os.environ,
         "NANOSCALE_DATA_DIR": str(TEST_DATA),
-        "NANOSCALE_MODEL_MAX_NEW_TOKENS": "64",
+        "NANOSCALE_MODEL_MAX_NEW_TOKENS": "96",
         "NANOSCALE_RETRIEVAL_KNOWLEDGE_BASES": "default",
     }
     out = tmp_path / "eval"
