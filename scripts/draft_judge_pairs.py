@@ -7,11 +7,12 @@ question (the graph's own search query and section merging, the configured k and
 plus the simulated user's replies. The question itself is not evidence.
 
 A pair already in the output keeps its label, note and evidence (the label was made against that
-evidence, and a near tie in retrieval can change a case's last hit), so re-running the draft never
-loses labelling work; new pairs get `"supported": null` until someone labels them
-(data/judge/RUBRIC.md).
+evidence, and a near tie in retrieval can change a case's last hit), and pairs of other cases
+(drafted from another run) stay, so re-running the draft never loses labelling work; new pairs get
+`"supported": null` until someone labels them (data/judge/RUBRIC.md). A run of one system gives
+three sentences a case.
 
-Usage: NANOSCALE_DATA_DIR=... python scripts/draft_judge_pairs.py [--results FILE] [--out FILE]
+Usage: NANOSCALE_DATA_DIR=... python scripts/draft_judge_pairs.py [--results FILE] [--cases FILE] [--out FILE]
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "eval-20261126" / "results.jsonl"
 OUT = ROOT / "data" / "judge" / "pairs.jsonl"
 QUOTAS = (2, 1)  # sentences from the first and second system of a case, swapped every other case
 SEED = 16
+ADDED_CHECK = "To confirm before changing anything"  # how commands.confirm_check's line opens
 
 
 def evidence_for(case: Case, retriever: KnowledgeBaseRetriever) -> list[str]:
@@ -44,11 +46,11 @@ def evidence_for(case: Case, retriever: KnowledgeBaseRetriever) -> list[str]:
 
 
 def candidates(answer: str) -> list[str]:
-    """The sentences verify would judge, without the system's own note about what it lacks
-    (`missing_note`, which the splitter cuts in two)."""
+    """The sentences verify would judge: not the system's own note about what it lacks
+    (`missing_note`, which the splitter cuts in two) nor the read-only check it added."""
     opening, closing = split_sentences(missing_note(["region"]))
-    prefix = opening.split(":")[0] + ":"
-    return [s for s in split_sentences(answer) if not s.startswith(prefix) and s != closing]
+    skipped = (opening.split(":")[0] + ":", ADDED_CHECK)
+    return [s for s in split_sentences(answer) if not s.startswith(skipped) and s != closing]
 
 
 def halves(cases: list[Case]) -> dict[str, str]:
@@ -71,7 +73,7 @@ def sample(rows: list[dict], rng: random.Random, turn: int) -> list[tuple[dict, 
     """Up to three (row, index, sentence) from one case's answers, alternating which system
     gives two; a sentence both systems wrote is kept once."""
     rows = sorted(rows, key=lambda r: r["system"])
-    quotas = QUOTAS if turn % 2 == 0 else QUOTAS[::-1]
+    quotas = (sum(QUOTAS),) if len(rows) == 1 else QUOTAS if turn % 2 == 0 else QUOTAS[::-1]
     picked: list[tuple[dict, int, str]] = []
     seen: set[str] = set()
     for row, quota in zip(rows, quotas, strict=False):
@@ -86,12 +88,13 @@ def sample(rows: list[dict], rng: random.Random, turn: int) -> list[tuple[dict, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--cases", type=Path, help="the cases the run played (default: the dev cases.jsonl)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    if "eval-test" in str(args.results):
+    if "eval-test" in str(args.results) or (args.cases and "test" in args.cases.parts):
         raise SystemExit("the sealed test set's answers are never used for labelling")
     settings = Settings.load()
-    cases = load_cases(str(settings.paths.eval_cases))
+    cases = load_cases(str(args.cases or settings.paths.eval_cases))
     retriever = KnowledgeBaseRetriever.from_settings(settings)
     labelled = {}
     if args.out.is_file():
@@ -101,8 +104,11 @@ def main() -> None:
         by_case[row["id"]].append(row)
     half = halves(cases)
     rng = random.Random(SEED)
-    pairs = []
+    drafted = {case.id for case in cases if case.id in by_case}
+    pairs = [pair for pair in labelled.values() if pair["case_id"] not in drafted]
     for turn, case in enumerate(cases):
+        if case.id not in by_case:
+            continue
         evidence = evidence_for(case, retriever)
         for row, index, sentence in sample(by_case[case.id], rng, turn):
             pair_id = f"{case.id}:{row['system'].split('@')[0]}:{index}"
@@ -122,7 +128,7 @@ def main() -> None:
             )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_jsonl(args.out, pairs)
-    print(f"{len(pairs)} pairs from {len(cases)} cases -> {args.out}")
+    print(f"{len(pairs)} pairs ({len(drafted)} cases drafted from {args.results.name}) -> {args.out}")
 
 
 if __name__ == "__main__":

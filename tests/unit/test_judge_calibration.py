@@ -24,10 +24,13 @@ from nanoscale.evals.judge_calibration import (
     markdown,
     pick_thresholds,
     precision,
+    score_pairs,
     write_result,
 )
 from nanoscale.evals.judge_pairs import Pair, load_pairs
 from nanoscale.evals.llm_judge import MAX_NEW_TOKENS, judge_messages, judge_settings, llm_verdicts, verdict
+from nanoscale.grounding import similarities
+from tests.conftest import fake_vector
 
 
 def pair(n: int, half: str, supported: bool, case: str | None = None) -> Pair:
@@ -170,6 +173,27 @@ def test_the_project_pairs_file_loads_with_both_halves_and_both_labels():
     assert {p.half for p in pairs} == {"A", "B"}
     assert {p.supported for p in pairs} == {True, False}
     assert {p.system.split("@")[0] for p in pairs} == {"base", "rag"}
+
+
+def test_evidence_shared_by_cases_is_embedded_once_and_scores_as_before():
+    """Why: the labelled cases share half their evidence windows; calibrating used to embed them all."""
+    embedded: list[str] = []
+
+    def embed(texts):
+        embedded.extend(texts)
+        return [fake_vector(text) for text in texts]
+
+    shared = ("Attach AmazonEC2ContainerRegistryReadOnly to the node role.", "Check the VPC endpoint.")
+    pairs = [
+        Pair("a", "c1", "rag@x", "A", "Attach the read-only ECR policy [1].", shared, True),
+        Pair("b", "c2", "rag@x", "B", "Restart the pod.", (*shared, "the user said eu-west-1"), False),
+        Pair("c", "c3", "rag@x", "B", "Restart the pod.", shared, False),
+    ]
+    scores = score_pairs(pairs, embed, progress=False)
+    assert len(embedded) == len(set(embedded))  # each distinct sentence and window once
+    for index, one in enumerate(pairs):
+        alone = similarities([one.sentence], one.evidence, lambda texts: [fake_vector(t) for t in texts])
+        assert scores["similarity"][index] == pytest.approx(alone[0])
 
 
 # --- LLM judge ------------------------------------------------------------------------------
