@@ -3,10 +3,11 @@
 `base` is the model alone (no retrieval, no signals); `rag` is the full graph; `tuned` is the full
 graph on the merged LoRA model; `signals` plays only the clarification turns (no model, seconds
 for hundreds of cases), to measure the slot decision; `context` plays them too and scores the
-context the answer step would be given in place of an answer (no model runs): the most of a case's
-keywords an answer could copy, to measure knowledge-base and retrieval changes in seconds. Conversations are played as design.md says: ask, record what
-the system asked for, resume with the case's answers ("I don't know" for a slot with none), at
-most 3 clarification turns, then score the final answer.
+context the answer step would be given in place of an answer (no model runs, no tool checks):
+the most of a case's keywords an answer could copy, to measure knowledge-base and retrieval
+changes in seconds. Conversations are played as design.md says: ask, record what the system
+asked for, resume with the case's answers ("I don't know" for a slot with none), at most 3
+clarification turns, then score the final answer.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ def signal_turns(case: Case, settings: Settings) -> tuple[dict[str, Any], list[s
 
 
 def play_signals(case: Case, settings: Settings) -> Played:
+    """The slot decision alone: what was asked, no answer to score."""
     state, asked = signal_turns(case, settings)
     return Played("", asked, 0, 0, [], state["turns"], answered=False, judged=False)
 
