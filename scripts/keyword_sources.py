@@ -17,15 +17,17 @@ Usage: NANOSCALE_DATA_DIR=... python scripts/keyword_sources.py --cases data/eva
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 from statistics import mean
 
 from nanoscale.config import Settings
+from nanoscale.errors import NanoscaleError
 from nanoscale.evals.cases import Case, load_cases
 from nanoscale.evals.metrics import keywords_found
+from nanoscale.evals.report import read_results
 from nanoscale.models import load_chat_model, load_embeddings
 from nanoscale.nodes.retrieve import merge_sections, search_query
 from nanoscale.prompts import fit_blocks
@@ -35,8 +37,15 @@ from nanoscale.retrievers.retriever import open_searcher
 TOP = (3, 10)
 
 
-def rows_of(run: Path) -> dict[str, dict]:
-    return {row["id"]: row for row in map(json.loads, (run / "results.jsonl").read_text().splitlines())}
+def rows_of(run: Path, known: Collection[str], where: str) -> dict[str, dict]:
+    """The run's rows by case id; a run that is missing or played cases `where` lacks stops here."""
+    rows = read_results(run)
+    if not rows:
+        raise SystemExit(f"error: {run} holds no results.jsonl written by `nanoscale eval`")
+    unknown = sorted({row["id"] for row in rows} - set(known))
+    if unknown:
+        raise SystemExit(f"error: {run} played {len(unknown)} cases {where} lacks (first: {unknown[0]})")
+    return {row["id"]: row for row in rows}
 
 
 def conversation(case: Case, asked: list[str]) -> str:
@@ -58,14 +67,20 @@ def line(name: str, values: dict[bool, list[float]]) -> str:
     return "   ".join(parts)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", required=True, help="the cases file or folder both runs played")
     parser.add_argument("--context", type=Path, required=True, help="a `nanoscale eval --system context` run")
     parser.add_argument("--answers", type=Path, help="an answer run (rag, tuned) on the same cases")
-    args = parser.parse_args()
-    cases = {case.id: case for case in load_cases(args.cases)}
-    contexts = rows_of(args.context)
+    args = parser.parse_args(argv)
+    try:
+        cases = {case.id: case for case in load_cases(args.cases)}
+    except NanoscaleError as error:
+        raise SystemExit(f"error: {error}") from None
+    contexts = rows_of(args.context, cases, "the cases file")
+    if any(not str(row.get("system", "")).startswith("context@") for row in contexts.values()):
+        raise SystemExit(f"error: {args.context} is not a `nanoscale eval --system context` run")
+    answers = rows_of(args.answers, contexts, "the context run") if args.answers else {}
     settings = Settings.load()
     searcher = open_searcher(settings, load_embeddings(settings))
     count = token_counter(load_chat_model(settings))
@@ -94,9 +109,9 @@ def main() -> int:
     for name, values in table.items():
         print(line(name, values))
 
-    if args.answers:
+    if answers:
         found, total = Counter(), Counter()
-        for case_id, row in rows_of(args.answers).items():
+        for case_id, row in answers.items():
             case, context = cases[case_id], contexts[case_id]["answer"]
             talk = conversation(case, row["asked"])
             for keyword in case.expected_keywords:
