@@ -23,6 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from nanoscale.config import Settings
+from nanoscale.errors import NanoscaleError
 from nanoscale.evals.cases import Case, load_cases
 from nanoscale.grounding import split_sentences
 from nanoscale.jsonl import read_jsonl, write_jsonl
@@ -86,6 +87,13 @@ def sample(rows: list[dict], rng: random.Random, turn: int) -> list[tuple[dict, 
 
 
 def main() -> None:
+    try:
+        draft()
+    except NanoscaleError as error:  # a missing or malformed file: one line, nothing written
+        raise SystemExit(f"error: {error}") from None
+
+
+def draft() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--cases", type=Path, help="the cases the run played (default: the dev cases.jsonl)")
