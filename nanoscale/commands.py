@@ -130,6 +130,9 @@ def context_checks(documents: list[dict[str, Any]], tools: tuple[str, ...]) -> I
                 yield number, head
 
 
+CHECK_OPENING = "To confirm before changing anything"  # how every added check line begins
+
+
 def confirm_check(question: str, answer: str, documents: list[dict[str, Any]]) -> str | None:
     """A line naming one read-only check in the problem's tool, when the answer names none.
 
@@ -144,7 +147,7 @@ def confirm_check(question: str, answer: str, documents: list[dict[str, Any]]) -
         return None
     found = next(context_checks(documents, tools), None)
     if found:
-        return f"To confirm before changing anything: `{found[1]}` [{found[0]}]"
+        return f"{CHECK_OPENING}: `{found[1]}` [{found[0]}]"
     if domain:
-        return f"To confirm before changing anything, a general first check (not from the sources): `{domain.first_check}`."
+        return f"{CHECK_OPENING}, a general first check (not from the sources): `{domain.first_check}`."
     return None

@@ -22,6 +22,7 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
+from nanoscale.commands import CHECK_OPENING
 from nanoscale.config import Settings
 from nanoscale.errors import NanoscaleError
 from nanoscale.evals.cases import Case, load_cases
@@ -36,7 +37,6 @@ RESULTS = ROOT / "benchmarks" / "results" / "eval-20261126" / "results.jsonl"
 OUT = ROOT / "data" / "judge" / "pairs.jsonl"
 QUOTAS = (2, 1)  # sentences from the first and second system of a case, swapped every other case
 SEED = 16
-ADDED_CHECK = "To confirm before changing anything"  # how commands.confirm_check's line opens
 
 
 def evidence_for(case: Case, retriever: KnowledgeBaseRetriever) -> list[str]:
@@ -50,7 +50,7 @@ def candidates(answer: str) -> list[str]:
     """The sentences verify would judge: not the system's own note about what it lacks
     (`missing_note`, which the splitter cuts in two) nor the read-only check it added."""
     opening, closing = split_sentences(missing_note(["region"]))
-    skipped = (opening.split(":")[0] + ":", ADDED_CHECK)
+    skipped = (opening.split(":")[0] + ":", CHECK_OPENING)
     return [s for s in split_sentences(answer) if not s.startswith(skipped) and s != closing]
 
 
