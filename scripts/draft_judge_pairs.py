@@ -1,7 +1,8 @@
 """Draft the judge's labelled set (data/judge/pairs.jsonl): answer sentences and their evidence.
 
 The sentences come from the dev-set eval run (base and rag answers; never a sealed test run),
-at most three per case so the set spreads over every case. Every system is judged against the
+at most three per case so the set spreads over every case (`--every-sentence` takes them all, for a
+run whose cases already have their three). Every system is judged against the
 same evidence pool, the one the rag graph answers from: the knowledge base's hits for the case's
 question (the graph's own search query and section merging, the configured k and thresholds)
 plus the simulated user's replies. The question itself is not evidence.
@@ -70,16 +71,19 @@ def halves(cases: list[Case]) -> dict[str, str]:
     return half
 
 
-def sample(rows: list[dict], rng: random.Random, turn: int) -> list[tuple[dict, int, str]]:
+def sample(
+    rows: list[dict], rng: random.Random, turn: int, every: bool = False
+) -> list[tuple[dict, int, str]]:
     """Up to three (row, index, sentence) from one case's answers, alternating which system
-    gives two; a sentence both systems wrote is kept once."""
+    gives two, or with `every` all of them; a sentence both systems wrote is kept once."""
     rows = sorted(rows, key=lambda r: r["system"])
     quotas = (sum(QUOTAS),) if len(rows) == 1 else QUOTAS if turn % 2 == 0 else QUOTAS[::-1]
     picked: list[tuple[dict, int, str]] = []
     seen: set[str] = set()
     for row, quota in zip(rows, quotas, strict=False):
         options = [(i, s) for i, s in enumerate(candidates(row["answer"])) if s not in seen]
-        for index, sentence in sorted(rng.sample(options, min(quota, len(options)))):
+        chosen = options if every else rng.sample(options, min(quota, len(options)))
+        for index, sentence in sorted(chosen):
             if sentence not in seen:  # an answer can repeat a line
                 picked.append((row, index, sentence))
                 seen.add(sentence)
@@ -98,6 +102,9 @@ def draft() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--cases", type=Path, help="the cases the run played (default: the dev cases.jsonl)")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--every-sentence", action="store_true", help="every sentence of each answer, not three a case"
+    )
     args = parser.parse_args()
     if "eval-test" in str(args.results) or (args.cases and "test" in args.cases.parts):
         raise SystemExit("the sealed test set's answers are never used for labelling")
@@ -107,6 +114,7 @@ def draft() -> None:
     labelled = {}
     if args.out.is_file():
         labelled = {data["id"]: data for _, _, data in read_jsonl(args.out)}
+    by_sentence = {(data["case_id"], data["system"], data["sentence"]): data for data in labelled.values()}
     by_case: dict[str, list[dict]] = defaultdict(list)
     for _, _, row in read_jsonl(args.results):
         by_case[row["id"]].append(row)
@@ -118,9 +126,10 @@ def draft() -> None:
         if case.id not in by_case:
             continue
         evidence = evidence_for(case, retriever)
-        for row, index, sentence in sample(by_case[case.id], rng, turn):
+        for row, index, sentence in sample(by_case[case.id], rng, turn, args.every_sentence):
             pair_id = f"{case.id}:{row['system'].split('@')[0]}:{index}"
-            previous = labelled.get(pair_id, {})
+            # a label belongs to the sentence: found by id, else by the same sentence of the case
+            previous = labelled.get(pair_id) or by_sentence.get((case.id, row["system"], sentence), {})
             pairs.append(
                 {
                     "id": pair_id,
