@@ -1,6 +1,6 @@
 """Bounded load test of `nanoscale serve` on loopback: N concurrent clients for a fixed time.
 
-Starts the server itself (or targets --url), sends /chat requests from each client in a loop
+Starts the server itself, sends /chat requests from each client in a loop
 until the time is up, and reports requests/s, latency p50/p95 of answered requests, 503s
 (deliberate back-pressure from the bounded queue) and any other 5xx (there should be none).
 Only 127.0.0.1 is ever targeted.

@@ -1,7 +1,7 @@
 """Groundedness corrected for the judge's measured errors, with an interval that carries them.
 
-`verify`'s judge passes most supported sentences but also most unsupported ones (How the judge
-was checked, in the README), so the share of sentences it calls supported overstates the truth.
+`verify`'s judge passes some unsupported sentences and rejects some supported ones (How the judge
+was checked, in the README), so the share of sentences it calls supported is not the truth.
 Its two error rates are measured on the hand-labelled pairs (data/judge/pairs.jsonl): the
 sensitivity (supported sentences it passes) and the specificity (unsupported ones it rejects).
 The share a perfect judge would see then follows from the observed one (Rogan and Gladen, 1978):
