@@ -23,14 +23,12 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-from nanoscale.commands import CHECK_OPENING
 from nanoscale.config import Settings
 from nanoscale.errors import NanoscaleError
 from nanoscale.evals.cases import Case, load_cases
-from nanoscale.grounding import split_sentences
+from nanoscale.evals.judge_pairs import judged_sentences
 from nanoscale.jsonl import read_jsonl, write_jsonl
 from nanoscale.nodes.retrieve import merge_sections, search_query
-from nanoscale.prompts import missing_note
 from nanoscale.retrievers.retriever import KnowledgeBaseRetriever
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,14 +43,6 @@ def evidence_for(case: Case, retriever: KnowledgeBaseRetriever) -> list[str]:
     hits = retriever.invoke(search_query(case.question, case.answers))
     documents = merge_sections([{**doc.metadata, "text": doc.page_content} for doc in hits])
     return [doc["text"] for doc in documents] + [value for value in case.answers.values() if value]
-
-
-def candidates(answer: str) -> list[str]:
-    """The sentences verify would judge: not the system's own note about what it lacks
-    (`missing_note`, which the splitter cuts in two) nor the read-only check it added."""
-    opening, closing = split_sentences(missing_note(["region"]))
-    skipped = (opening.split(":")[0] + ":", CHECK_OPENING)
-    return [s for s in split_sentences(answer) if not s.startswith(skipped) and s != closing]
 
 
 def halves(cases: list[Case]) -> dict[str, str]:
@@ -81,7 +71,7 @@ def sample(
     picked: list[tuple[dict, int, str]] = []
     seen: set[str] = set()
     for row, quota in zip(rows, quotas, strict=False):
-        options = [(i, s) for i, s in enumerate(candidates(row["answer"])) if s not in seen]
+        options = [(i, s) for i, s in enumerate(judged_sentences(row["answer"])) if s not in seen]
         chosen = options if every else rng.sample(options, min(quota, len(options)))
         for index, sentence in sorted(chosen):
             if sentence not in seen:  # an answer can repeat a line

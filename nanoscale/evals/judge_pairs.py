@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from nanoscale.commands import CHECK_OPENING
 from nanoscale.errors import InputError
+from nanoscale.grounding import split_sentences
 from nanoscale.jsonl import read_jsonl
+from nanoscale.prompts import missing_note
 
 HALVES = ("A", "B")
 
@@ -66,5 +69,15 @@ def load_pairs(path: Path) -> list[Pair]:
         pairs.append(pair)
     missing = [half for half in HALVES if not any(pair.half == half for pair in pairs)]
     if missing:
-        raise InputError(f"{path}: no pairs in half {', '.join(missing)}; thresholds are picked on A, reported on B")
+        raise InputError(
+            f"{path}: no pairs in half {', '.join(missing)}; thresholds are picked on A, reported on B"
+        )
     return pairs
+
+
+def judged_sentences(answer: str) -> list[str]:
+    """The sentences of a stored answer that verify judges: not the system's own note about what
+    it lacks (`missing_note`, which the splitter cuts in two) nor the read-only check it added."""
+    opening, closing = split_sentences(missing_note(["region"]))
+    skipped = (opening.split(":")[0] + ":", CHECK_OPENING)
+    return [s for s in split_sentences(answer) if not s.startswith(skipped) and s != closing]
