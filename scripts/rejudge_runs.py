@@ -2,8 +2,9 @@
 
 The eval stores each answer with verify's verdicts at the thresholds of its day. Whether another
 judge would read the same answers differently, and whether the calibrated groundedness holds
-up under it, needs the answers judged again against the same evidence: the case's clarification
-turns are replayed and its knowledge-base hits searched again (deterministic), then each
+up under it, needs the answers judged again against the same evidence: the slots the run asked
+for are answered again (the run's own turns, not today's slot model's) and the knowledge base
+searched again (deterministic), then each
 threshold pair judges the sentences verify would judge. Prints, per threshold pair, how many cases
 the replay scores exactly as stored, the observed share and the calibrated estimate with its
 interval: never a case, so it is safe on the sealed test set.
@@ -22,13 +23,15 @@ from pathlib import Path
 from nanoscale.config import Settings
 from nanoscale.errors import NanoscaleError
 from nanoscale.evals.calibrated import calibrated_groundedness, label_counts, system_kind
-from nanoscale.evals.cases import load_cases
+from nanoscale.evals.cases import Case, load_cases
 from nanoscale.evals.judge_pairs import judged_sentences
 from nanoscale.evals.report import read_results
-from nanoscale.evals.runner import signal_turns
+from nanoscale.evals.runner import reply_for
 from nanoscale.grounding import judge
 from nanoscale.models import load_embeddings
+from nanoscale.nodes.clarify import apply_reply
 from nanoscale.nodes.retrieve import retrieve
+from nanoscale.nodes.signals import begin, signals
 from nanoscale.nodes.verify import evidence_of
 from nanoscale.retrievers.retriever import KnowledgeBaseRetriever
 
@@ -42,6 +45,16 @@ def thresholds(text: str) -> tuple[float, float]:
     if not (0 <= similarity <= 1 and 0 <= overlap <= 1):
         raise argparse.ArgumentTypeError(f"'{text}': both thresholds lie between 0 and 1")
     return similarity, overlap
+
+
+def stored_turns(case: Case, asked: list[str], settings: Settings) -> dict:
+    """The state the run's answer was given: the question's own slots, then the case's replies to
+    the slots the run asked for (in one turn: the evidence does not depend on their order)."""
+    state = {**begin({}), "question": case.question, "slots": {}}
+    state.update(signals(state, settings=settings.graph))
+    if asked:
+        state.update(apply_reply(state, asked, reply_for(asked, case), settings.graph))
+    return state
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     shares: dict[tuple[float, float], list[float]] = {pair: [] for pair in args.thresholds}
     same = dict.fromkeys(args.thresholds, 0)
     for row in rows:
-        state, _ = signal_turns(cases[row["id"]], settings)
+        state = stored_turns(cases[row["id"]], row.get("asked", []), settings)
         state["documents"] = retrieve(state, {}, retriever=retriever)["documents"]
         sentences, evidence = judged_sentences(row["answer"]), evidence_of(state)
         for similarity, overlap in args.thresholds:
