@@ -24,10 +24,8 @@ def test_sample_takes_three_a_case_or_every_sentence_once():
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    cases = tmp_path / "cases.jsonl"
-    case = {"id": "c1", "category": "aws", "question": "q", "expected_keywords": ["ecr"], "must_ask": []}
-    cases.write_text(json.dumps(case) + "\n")
+def run(tmp_path, monkeypatch, one_case_file):
+    cases = one_case_file
     results = tmp_path / "results.jsonl"
     results.write_text(json.dumps({"id": "c1", "system": "rag@m", "answer": ANSWER}) + "\n")
     monkeypatch.setattr(draft_judge_pairs.KnowledgeBaseRetriever, "from_settings", lambda settings: None)

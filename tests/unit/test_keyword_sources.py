@@ -25,11 +25,8 @@ def write_run(folder, system, ids):
 
 
 @pytest.fixture
-def cases(tmp_path):
-    path = tmp_path / "cases.jsonl"
-    case = {"id": "c1", "category": "aws", "question": "q", "expected_keywords": ["ecr"], "must_ask": []}
-    path.write_text(json.dumps(case) + "\n")
-    return path
+def cases(one_case_file):
+    return one_case_file
 
 
 def test_a_missing_run_or_cases_file_is_one_error_line(tmp_path, cases):

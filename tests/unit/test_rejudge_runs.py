@@ -17,11 +17,8 @@ def no_models(monkeypatch):
 
 
 @pytest.fixture
-def cases(tmp_path):
-    path = tmp_path / "cases.jsonl"
-    case = {"id": "c1", "category": "aws", "question": "q", "expected_keywords": ["ecr"], "must_ask": []}
-    path.write_text(json.dumps(case) + "\n")
-    return path
+def cases(one_case_file):
+    return one_case_file
 
 
 def write_run(folder, rows):
