@@ -38,8 +38,16 @@ def pair(n: int, half: str, supported: bool, case: str | None = None) -> Pair:
 
 
 def line(**fields) -> str:
-    base = {"id": "a", "case_id": "c1", "system": "rag", "half": "A", "sentence": "Run it now please.",
-            "evidence": ["Run it."], "supported": True, "note": ""}
+    base = {
+        "id": "a",
+        "case_id": "c1",
+        "system": "rag",
+        "half": "A",
+        "sentence": "Run it now please.",
+        "evidence": ["Run it."],
+        "supported": True,
+        "note": "",
+    }
     return json.dumps({**base, **fields})
 
 
@@ -100,8 +108,13 @@ def test_thresholds_are_picked_on_half_a_and_half_b_labels_change_nothing():
 
 
 def test_evaluate_reports_every_judge_on_half_b_with_configured_and_picked_thresholds():
-    pairs = [pair(0, "A", True), pair(1, "A", False), pair(2, "B", True), pair(3, "B", False, case="c2"),
-             pair(4, "B", True)]
+    pairs = [
+        pair(0, "A", True),
+        pair(1, "A", False),
+        pair(2, "B", True),
+        pair(3, "B", False, case="c2"),
+        pair(4, "B", True),
+    ]
     scores = {key: np.array([0.9, 0.1, 0.8, 0.2, 0.7]) for key in ("similarity", "plain", "negation")}
     verdicts = [True, None, True, False, False]
     result = evaluate(pairs, scores, {"similarity": 0.55, "overlap": 0.6}, verdicts, "m")
@@ -112,10 +125,22 @@ def test_evaluate_reports_every_judge_on_half_b_with_configured_and_picked_thres
     assert llm["judge"] == "LLM yes/no (m)" and llm["unparsed"] == 1  # pair 1 (half A) said neither
     assert llm["supported"]["f1"]["n"] == 2  # the two cases of half B, not its three pairs
     assert llm["supported"]["recall"]["mean"] == pytest.approx(0.5)
-    assert result["pairs"]["B"] == {"pairs": 3, "cases": 2, "supported": 2, "unsupported": 1,
-                                    "by_system": {"rag@x": 3}}
-    assert result["per_pair"][1] == {"id": "p1", "half": "A", "supported": False, "similarity": 0.1,
-                                     "plain": 0.1, "negation": 0.1, "llm": None}
+    assert result["pairs"]["B"] == {
+        "pairs": 3,
+        "cases": 2,
+        "supported": 2,
+        "unsupported": 1,
+        "by_system": {"rag@x": 3},
+    }
+    assert result["per_pair"][1] == {
+        "id": "p1",
+        "half": "A",
+        "supported": False,
+        "similarity": 0.1,
+        "plain": 0.1,
+        "negation": 0.1,
+        "llm": None,
+    }
     table = markdown(result)
     assert table.count("\n| ") == len(rows) + 1 and "picked on half A" in table
 
@@ -228,3 +253,13 @@ def test_the_llm_judge_decodes_greedily_a_few_tokens_without_touching_the_settin
     assert judged.model.deterministic and judged.model.max_new_tokens == MAX_NEW_TOKENS
     assert judged.model.preset == settings.model.preset
     assert settings.model.deterministic is False and settings.model.max_new_tokens == 384
+
+
+def test_judged_sentences_leave_out_the_systems_own_lines():
+    from nanoscale.commands import CHECK_OPENING
+    from nanoscale.evals.judge_pairs import judged_sentences
+    from nanoscale.prompts import missing_note
+
+    claim = "The role lacks the ecr:BatchGetImage permission."
+    answer = f"{missing_note(['region'])}\n\n{claim}\n\n{CHECK_OPENING}: `aws sts get-caller-identity` [1]"
+    assert judged_sentences(answer) == [claim]
