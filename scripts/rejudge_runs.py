@@ -20,6 +20,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from nanoscale.config import Settings
 from nanoscale.errors import NanoscaleError
 from nanoscale.evals.calibrated import calibrated_groundedness, label_counts, system_kind
@@ -27,7 +29,7 @@ from nanoscale.evals.cases import Case, load_cases
 from nanoscale.evals.judge_pairs import judged_sentences
 from nanoscale.evals.report import read_results
 from nanoscale.evals.runner import reply_for
-from nanoscale.grounding import judge
+from nanoscale.grounding import OVERLAPS, similarities
 from nanoscale.models import load_embeddings
 from nanoscale.nodes.clarify import apply_reply
 from nanoscale.nodes.retrieve import retrieve
@@ -88,11 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         state = stored_turns(cases[row["id"]], row.get("asked", []), settings)
         state["documents"] = retrieve(state, {}, retriever=retriever)["documents"]
         sentences, evidence = judged_sentences(row["answer"]), evidence_of(state)
+        if not sentences:
+            continue
+        # each sentence scored once; every threshold pair then applies verify's rule to the scores
+        overlaps = np.array(OVERLAPS[settings.graph.support_overlap_kind](sentences, evidence))
+        cosines = similarities(sentences, evidence, embeddings.embed_documents)
         for similarity, overlap in args.thresholds:
-            verdicts = judge(sentences, evidence, embeddings.embed_documents, similarity, overlap, "plain")
-            if not verdicts:
-                continue
-            share = sum(verdict.supported for verdict in verdicts) / len(verdicts)
+            share = float(np.mean((cosines >= similarity) | (overlaps >= overlap)))
             shares[(similarity, overlap)].append(share)
             same[(similarity, overlap)] += abs(share - row["groundedness"]) < 1e-9
     print(f"{args.run}: {len(rows)} judged answers ({kind})")
