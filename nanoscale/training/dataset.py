@@ -114,7 +114,8 @@ def _check(raw: dict[str, Any], where: str, cache_dir: Path | None) -> Example:
         if not blocks or blocks != set(range(1, len(blocks) + 1)):
             raise DataError(f"{where}: 'context' blocks must be numbered [1], [2], ... at line starts")
         prose = re.sub(r"`[^`]*`", "", output)
-        cited = {int(n) for n in re.findall(r"\[(\d+)\]", prose)}
+        # a citation stands on its own; `containers[0]` in an error text is an index, not one
+        cited = {int(n) for n in re.findall(r"(?<![\w\]])\[(\d+)\]", prose)}
         if not cited and NOT_COVERED not in output:
             raise DataError(
                 f"{where}: an answer from context must cite a block like [1] or say '{NOT_COVERED}'"

@@ -76,7 +76,9 @@ def test_split_is_seeded_and_disjoint(tmp_path):
 
 def test_split_keeps_a_situation_together_and_a_lone_one_in_training():
     def example(n: int, situation: str, category: str = "aws") -> Example:
-        return Example(f"question {n}?", "an answer long enough to pass", category=category, situation=situation, line=n)
+        return Example(
+            f"question {n}?", "an answer long enough to pass", category=category, situation=situation, line=n
+        )
 
     examples = [example(n, f"s{n // 3}") for n in range(30)] + [example(99, "only", "linux")]
     train, held_out = split(examples, 0.2, 1)
@@ -116,6 +118,17 @@ def test_bad_lines_name_the_line(tmp_path, line, message):
         load_examples(path, tmp_path)
     assert f"{path}:2:" in str(caught.value)
     assert message in str(caught.value)
+
+
+def test_an_index_in_an_error_text_is_not_a_citation(tmp_path):
+    output = "The event says spec.containers[0].volumeMounts[0].name: Not found. Check the volumes [1]."
+    line = json.dumps({**GOOD, "context": "[1] (a.md)\ntext", "output": output})
+    assert len(load_examples(write(tmp_path, line), tmp_path)) == 1
+    with pytest.raises(DataError, match=r"\[2\]"):
+        load_examples(
+            write(tmp_path, json.dumps({**GOOD, "context": "[1] (a.md)\ntext", "output": output + " [2]"})),
+            tmp_path,
+        )
 
 
 def test_duplicates_binary_and_empty_files_are_refused(tmp_path):
