@@ -36,18 +36,23 @@ def test_ingest_the_ecr_user_guide(settings, embeddings):
 def test_project_kb_answers_its_own_questions(project_kb, embeddings):
     searcher = open_searcher(project_kb, embeddings, ["default"])
     expectations = {
-        "pod keeps restarting CrashLoopBackOff": "k8s_troubleshooting.md",
-        "terraform state lock will not release": "terraform_state.md",
-        "ec2 instance cannot pull docker image from ecr": "aws_ecr.md",
-        "browser says blocked by CORS policy": "api_debugging.md",
-        "systemd unit fails to start": "linux_troubleshooting.md",
+        "pod keeps restarting CrashLoopBackOff": {"k8s_troubleshooting.md"},
+        "terraform state lock will not release": {"terraform_state.md"},
+        "ec2 instance cannot pull docker image from ecr": {"aws_ecr.md"},
+        "browser says blocked by CORS policy": {"api_debugging.md"},
+        # four host files hold a unit that will not start, each for its own cause
+        "systemd unit fails to start": {
+            "linux_troubleshooting.md",
+            "linux_hosts.md",
+            "linux_fault_catalogue.md",
+            "linux_error_catalogue.md",
+        },
     }
-    # Several files may cover one failure (linux_hosts.md and linux_troubleshooting.md both hold a
-    # unit that will not start), and near-ties order differently on different CPUs: the expected
-    # file must be in the top three, which the model always reads.
+    # Near-ties order differently on different CPUs: an expected file must be in the top three,
+    # which the model always reads.
     for query, expected in expectations.items():
         sources = [hit.chunk["source"] for hit in searcher.search(query, k=3)]
-        assert expected in sources, (query, sources)
+        assert expected & set(sources), (query, sources)
 
 
 @pytest.mark.skipif(not ECR.is_dir(), reason="../shared/corpora/awsdocs is not present")
