@@ -28,7 +28,7 @@ def build_project_kb(settings: Settings, embeddings: Embeddings) -> None:
     from nanoscale.models import EMBEDDING_DIM
 
     source = settings.paths.knowledge_base
-    message = f"knowledge base: building '{settings.retrieval.default_kb}' from {source} (first use, a few seconds)"
+    message = f"knowledge base: building '{settings.retrieval.default_kb}' from {source} (first use, about a minute on 2 cores)"
     log.info(message)
     print(message, file=sys.stderr, flush=True)
     report = ingest([source], settings.retrieval.default_kb, settings, embeddings.embed_documents, EMBEDDING_DIM)
