@@ -26,6 +26,7 @@ from nanoscale.config import Settings
 from nanoscale.errors import NanoscaleError
 from nanoscale.evals.calibrated import calibrated_groundedness, label_counts, system_kind
 from nanoscale.evals.cases import Case, load_cases
+from nanoscale.evals.judge_calibration import Judge, predict
 from nanoscale.evals.judge_pairs import judged_sentences
 from nanoscale.evals.report import read_results
 from nanoscale.evals.runner import reply_for
@@ -84,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     retriever = KnowledgeBaseRetriever.from_settings(settings, embeddings)
     kind = system_kind(rows[0]["system"])
 
+    overlap_kind = settings.graph.support_overlap_kind
+    verify_judge = Judge("verify", ("similarity", overlap_kind))
     shares: dict[tuple[float, float], list[float]] = {pair: [] for pair in args.thresholds}
     same = dict.fromkeys(args.thresholds, 0)
     for row in rows:
@@ -93,10 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         if not sentences:
             continue
         # each sentence scored once; every threshold pair then applies verify's rule to the scores
-        overlaps = np.array(OVERLAPS[settings.graph.support_overlap_kind](sentences, evidence))
-        cosines = similarities(sentences, evidence, embeddings.embed_documents)
+        scores = {
+            "similarity": similarities(sentences, evidence, embeddings.embed_documents),
+            overlap_kind: np.array(OVERLAPS[overlap_kind](sentences, evidence)),
+        }
         for similarity, overlap in args.thresholds:
-            share = float(np.mean((cosines >= similarity) | (overlaps >= overlap)))
+            share = float(np.mean(predict(scores, verify_judge.thresholds_for(similarity, overlap))))
             shares[(similarity, overlap)].append(share)
             same[(similarity, overlap)] += abs(share - row["groundedness"]) < 1e-9
     print(f"{args.run}: {len(rows)} judged answers ({kind})")
